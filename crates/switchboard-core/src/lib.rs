@@ -1,0 +1,17 @@
+//! Domain types and pure logic shared by every Switchboard crate.
+//!
+//! Nothing here knows about sockets, runtimes or wire formats; it is the vocabulary the
+//! other crates speak:
+//!
+//! - [`usage`]: token counts of one call ([`Usage`]), captured from every upstream answer.
+//! - [`wire`]: the protocol families a request can arrive in or leave in ([`Wire`]).
+//! - [`id`]: request ids ([`RequestId`]) that tie a response header, a log line and an
+//!   audit record together.
+
+pub mod id;
+pub mod usage;
+pub mod wire;
+
+pub use id::RequestId;
+pub use usage::Usage;
+pub use wire::Wire;

@@ -1,0 +1,160 @@
+//! OpenAI client, OpenAI-family upstream: chunks go through as they are.
+//!
+//! The gateway always asks the upstream for usage (`stream_options.include_usage`), so the
+//! last chunk before `[DONE]` carries it. Only chunks that mention `"usage"` with a value
+//! other than `null`, or that mention `"error"`, are parsed; every other chunk is copied
+//! without being read. When the client did not ask for usage, the usage-only chunk is
+//! dropped so the client sees exactly the stream it asked for.
+
+use bytes::BytesMut;
+use memchr::memmem;
+use serde::Deserialize;
+use switchboard_core::Usage;
+
+use super::error::WireError;
+use super::response::WireUsage;
+use super::stream::Encoder;
+use crate::error::ProtoError;
+use crate::sse::{SseEvent, write_event};
+use crate::stream::{StreamEncoder, StreamFailure, StreamTransform};
+
+#[derive(Debug)]
+pub struct Passthrough {
+    client_wants_usage: bool,
+    usage: Usage,
+    content_events: u64,
+    done: bool,
+    finished: bool,
+}
+
+impl Passthrough {
+    pub fn new(client_wants_usage: bool) -> Self {
+        Self { client_wants_usage, usage: Usage::default(), content_events: 0, done: false, finished: false }
+    }
+}
+
+#[derive(Deserialize)]
+struct Sniff {
+    #[serde(default)]
+    choices: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+/// Whether `data` has `"usage"` followed by something other than `null`.
+fn has_usage_value(data: &[u8]) -> bool {
+    let Some(at) = memmem::find(data, b"\"usage\"") else { return false };
+    let rest = data[at + 7..].iter().skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+    !rest.take(4).copied().eq(*b"null")
+}
+
+impl StreamTransform for Passthrough {
+    fn on_event(&mut self, event: &SseEvent, out: &mut BytesMut) -> Result<(), ProtoError> {
+        let data = event.data.as_bytes();
+        if event.data.trim() == "[DONE]" {
+            self.done = true;
+            write_event(out, None, "[DONE]");
+            return Ok(());
+        }
+        if memmem::find(data, b"\"finish_reason\":\"").is_some() || memmem::find(data, b"\"finish_reason\": \"").is_some()
+        {
+            self.finished = true;
+        }
+        if has_usage_value(data) || memmem::find(data, b"\"error\"").is_some() {
+            let sniff: Sniff = serde_json::from_slice(data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
+            if let Some(err) = sniff.error {
+                return Err(ProtoError::UpstreamStream { kind: err.kind.unwrap_or_default(), message: err.message });
+            }
+            if let Some(u) = &sniff.usage {
+                self.usage.merge_max(Usage::from(u));
+                if sniff.choices.is_empty() && !self.client_wants_usage {
+                    return Ok(());
+                }
+            }
+        }
+        self.content_events += 1;
+        write_event(out, event.event.as_deref(), &event.data);
+        Ok(())
+    }
+
+    fn is_complete(&self) -> bool {
+        self.done || self.finished
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) {
+        if !self.done {
+            write_event(out, None, "[DONE]");
+        }
+    }
+
+    fn fail(&mut self, failure: &StreamFailure, out: &mut BytesMut) {
+        Encoder::new(String::new(), 0, false).fail(failure, out);
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    fn content_events(&self) -> u64 {
+        self.content_events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(data: &str) -> SseEvent {
+        SseEvent { event: None, data: data.to_owned() }
+    }
+
+    #[test]
+    fn usage_value_detection_ignores_null() {
+        assert!(!has_usage_value(br#"{"choices":[],"usage":null}"#));
+        assert!(!has_usage_value(br#"{"choices":[],"usage" : null}"#));
+        assert!(has_usage_value(br#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+        assert!(!has_usage_value(br#"{"choices":[]}"#));
+    }
+
+    #[test]
+    fn injected_usage_chunk_is_captured_and_stripped_when_client_did_not_ask() {
+        let mut p = Passthrough::new(false);
+        let mut out = BytesMut::new();
+        p.on_event(&ev(r#"{"choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"#), &mut out).unwrap();
+        p.on_event(&ev(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}"#), &mut out)
+            .unwrap();
+        p.on_event(&ev("[DONE]"), &mut out).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(text.contains("\"hi\""));
+        assert!(!text.contains("prompt_tokens"), "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"));
+        assert_eq!(p.usage(), Usage::new(5, 2));
+        assert!(p.is_complete());
+    }
+
+    #[test]
+    fn usage_chunk_is_kept_when_client_asked() {
+        let mut p = Passthrough::new(true);
+        let mut out = BytesMut::new();
+        p.on_event(&ev(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#), &mut out).unwrap();
+        assert!(String::from_utf8(out.to_vec()).unwrap().contains("prompt_tokens"));
+    }
+
+    #[test]
+    fn error_chunk_breaks_the_stream() {
+        let mut p = Passthrough::new(false);
+        let err = p.on_event(&ev(r#"{"error":{"message":"boom","type":"server_error"}}"#), &mut BytesMut::new());
+        assert!(matches!(err, Err(ProtoError::UpstreamStream { .. })));
+    }
+
+    #[test]
+    fn content_mentioning_error_is_forwarded() {
+        let mut p = Passthrough::new(false);
+        let mut out = BytesMut::new();
+        p.on_event(&ev(r#"{"choices":[{"index":0,"delta":{"content":"\"error\""}}]}"#), &mut out).unwrap();
+        assert!(!out.is_empty());
+        assert!(!p.is_complete());
+    }
+}

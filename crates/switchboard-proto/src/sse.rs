@@ -1,0 +1,211 @@
+//! Server-sent events: an incremental parser for upstream streams and a writer for client
+//! streams.
+//!
+//! The parser follows the WHATWG event-stream rules that matter for LLM APIs: lines end in
+//! `\n`, `\r\n` or `\r`; `data:` lines of one event are joined with `\n`; a blank line
+//! dispatches; lines starting with `:` are comments (keep-alives). It is fed chunks as they
+//! arrive from the socket, so an event may span chunks and a chunk may hold many events.
+
+use bytes::{Buf, BytesMut};
+
+/// Largest event the parser accepts. An upstream that sends more without a blank line is
+/// broken or hostile; the stream is failed instead of buffering without bound.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One dispatched event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field (Anthropic names every event; OpenAI and Gemini never do).
+    pub event: Option<String>,
+    /// The `data:` lines joined with `\n`.
+    pub data: String,
+}
+
+/// Why an upstream stream could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SseError {
+    #[error("event larger than {MAX_EVENT_BYTES} bytes")]
+    TooLarge,
+    #[error("stream is not valid UTF-8")]
+    NotUtf8,
+}
+
+/// Incremental parser. Push bytes with [`SseParser::push`], then drain events with
+/// [`SseParser::next_event`] until it returns `None`.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: BytesMut,
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+    /// A `\r` ended the last line; a `\n` that follows belongs to it.
+    after_cr: bool,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// Bytes received but not yet part of a dispatched event.
+    pub fn pending(&self) -> usize {
+        self.buf.len() + self.data.len()
+    }
+
+    /// The next complete event, if the buffered bytes hold one.
+    pub fn next_event(&mut self) -> Option<Result<SseEvent, SseError>> {
+        loop {
+            if self.after_cr && self.buf.first() == Some(&b'\n') {
+                self.buf.advance(1);
+            }
+            self.after_cr = false;
+            let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf) else {
+                if self.pending() > MAX_EVENT_BYTES {
+                    return Some(Err(SseError::TooLarge));
+                }
+                return None;
+            };
+            self.after_cr = self.buf[end] == b'\r';
+            let line = self.buf.split_to(end + 1);
+            let line = &line[..end];
+            if line.is_empty() {
+                if let Some(event) = self.dispatch() {
+                    return Some(Ok(event));
+                }
+                continue;
+            }
+            if let Err(e) = self.field(line) {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    fn field(&mut self, line: &[u8]) -> Result<(), SseError> {
+        if line[0] == b':' {
+            return Ok(());
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        let value = std::str::from_utf8(value).map_err(|_| SseError::NotUtf8)?;
+        match name {
+            b"data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+                if self.data.len() > MAX_EVENT_BYTES {
+                    return Err(SseError::TooLarge);
+                }
+            }
+            b"event" => self.event = Some(value.to_owned()),
+            // `id` and `retry` steer browser reconnection; no LLM API relies on them.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        if !self.has_data {
+            self.event = None;
+            return None;
+        }
+        self.has_data = false;
+        Some(SseEvent { event: self.event.take(), data: std::mem::take(&mut self.data) })
+    }
+}
+
+/// Appends one event to `out` in the canonical form (`event:` line if named, one `data:`
+/// line per line of data, blank line).
+pub fn write_event(out: &mut BytesMut, event: Option<&str>, data: &str) {
+    if let Some(name) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\n");
+    }
+    for line in data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\n");
+    }
+    out.extend_from_slice(b"\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse_all(chunks: &[&[u8]]) -> Vec<SseEvent> {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.push(c);
+            while let Some(ev) = p.next_event() {
+                out.push(ev.unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn events_are_split_on_blank_lines_with_any_line_ending() {
+        let evs = parse_all(&[b"data: a\n\ndata: b\r\n\r\nevent: x\rdata: c\r\r"]);
+        assert_eq!(evs.len(), 3);
+        assert_eq!(evs[0].data, "a");
+        assert_eq!(evs[1].data, "b");
+        assert_eq!(evs[2], SseEvent { event: Some("x".into()), data: "c".into() });
+    }
+
+    #[test]
+    fn multi_line_data_is_joined_and_comments_skipped() {
+        let evs = parse_all(&[b": keep-alive\n\ndata: one\ndata:two\n\n"]);
+        assert_eq!(evs, vec![SseEvent { event: None, data: "one\ntwo".into() }]);
+    }
+
+    #[test]
+    fn an_event_split_across_chunks_and_a_crlf_split_between_them_parse_once() {
+        let evs = parse_all(&[b"da", b"ta: hel", b"lo\r", b"\n\r", b"\n"]);
+        assert_eq!(evs, vec![SseEvent { event: None, data: "hello".into() }]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut p = SseParser::new();
+        p.push(b"data: \xff\xfe\n\n");
+        assert_eq!(p.next_event(), Some(Err(SseError::NotUtf8)));
+    }
+
+    #[test]
+    fn unbounded_line_is_refused() {
+        let mut p = SseParser::new();
+        p.push(&vec![b'a'; MAX_EVENT_BYTES + 1]);
+        assert_eq!(p.next_event(), Some(Err(SseError::TooLarge)));
+    }
+
+    proptest! {
+        #[test]
+        fn written_events_parse_back_whatever_the_chunking(
+            datas in proptest::collection::vec("[a-z {}\":\n]{0,40}", 1..8),
+            cut in 1usize..13,
+        ) {
+            let mut out = BytesMut::new();
+            for d in &datas {
+                write_event(&mut out, Some("e"), d);
+            }
+            let chunks: Vec<&[u8]> = out.chunks(cut).collect();
+            let evs = parse_all(&chunks);
+            let got: Vec<String> = evs.into_iter().map(|e| e.data).collect();
+            prop_assert_eq!(got, datas);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Streams: canonical stream events and the transforms that turn an upstream's SSE events
+//! into the bytes a client expects.
+//!
+//! Translation is decoder + encoder: a [`StreamDecoder`] reads one family's events into
+//! [`StreamEvent`]s, a [`StreamEncoder`] writes them in another family's format. Families
+//! that match skip both with a passthrough transform (`openai::Passthrough`,
+//! `anthropic::Passthrough`) that forwards events as they are and only sniffs the usage.
+//! Either way the server drives a [`StreamTransform`] and never looks inside events.
+
+use bytes::BytesMut;
+use switchboard_core::Usage;
+
+use crate::chat::FinishReason;
+use crate::error::ProtoError;
+use crate::sse::SseEvent;
+
+/// One step of a streamed answer, in canonical form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The answer began. Comes first; carries the upstream's id and model name.
+    Start { id: String, model: String },
+    /// More text for a choice.
+    Text { choice: u32, text: String },
+    /// A tool call began; `index` numbers the calls within the choice from 0.
+    ToolCallStart { choice: u32, index: u32, id: String, name: String },
+    /// More argument JSON for a tool call begun earlier.
+    ToolCallArgs { choice: u32, index: u32, arguments: String },
+    /// A choice is done.
+    Finish { choice: u32, reason: FinishReason },
+    /// Token counts so far; a later report supersedes an earlier one count by count.
+    Usage(Usage),
+}
+
+/// Why a stream ended early, as told to the client in its last event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamFailure {
+    pub message: String,
+    /// The upstream went silent past its deadline (rather than erroring or closing).
+    pub timeout: bool,
+}
+
+/// Reads one family's stream events into canonical ones.
+pub trait StreamDecoder: Send {
+    /// Decodes one upstream event, appending zero or more canonical events to `out`.
+    /// An error event from the upstream is returned as [`ProtoError::UpstreamStream`].
+    fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<(), ProtoError>;
+
+    /// Whether the upstream has signalled a proper end (its terminal event, or for
+    /// families that have none, a finish reason on every choice).
+    fn is_complete(&self) -> bool;
+}
+
+/// Writes canonical events in one family's stream format.
+pub trait StreamEncoder: Send {
+    /// Encodes one event, appending client bytes to `out`.
+    fn encode(&mut self, event: &StreamEvent, out: &mut BytesMut);
+
+    /// Appends the family's closing frames after a complete stream (`[DONE]`,
+    /// `message_stop`). Called once, last.
+    fn finish(&mut self, out: &mut BytesMut);
+
+    /// Appends an error event in the family's shape after a broken stream. Called at most
+    /// once, last, instead of [`StreamEncoder::finish`].
+    fn fail(&mut self, failure: &StreamFailure, out: &mut BytesMut);
+}
+
+/// What the server drives: upstream events in, client bytes out, usage on the side.
+pub trait StreamTransform: Send {
+    /// Handles one upstream event. An error means the upstream's stream is broken; the
+    /// server then calls [`StreamTransform::fail`].
+    fn on_event(&mut self, event: &SseEvent, out: &mut BytesMut) -> Result<(), ProtoError>;
+
+    /// Whether the upstream has ended its stream properly.
+    fn is_complete(&self) -> bool;
+
+    /// Closes a complete stream.
+    fn finish(&mut self, out: &mut BytesMut);
+
+    /// Closes a broken stream with an error event.
+    fn fail(&mut self, failure: &StreamFailure, out: &mut BytesMut);
+
+    /// Usage as far as the upstream has reported it.
+    fn usage(&self) -> Usage;
+
+    /// Content events (text or tool-call pieces) forwarded so far: a floor on the output
+    /// tokens generated, for billing a stream whose usage never arrived.
+    fn content_events(&self) -> u64;
+}
+
+/// A transform that translates between families.
+pub struct Translate {
+    decoder: Box<dyn StreamDecoder>,
+    encoder: Box<dyn StreamEncoder>,
+    scratch: Vec<StreamEvent>,
+    usage: Usage,
+    content_events: u64,
+}
+
+impl Translate {
+    pub fn new(decoder: Box<dyn StreamDecoder>, encoder: Box<dyn StreamEncoder>) -> Self {
+        Self { decoder, encoder, scratch: Vec::new(), usage: Usage::default(), content_events: 0 }
+    }
+}
+
+impl StreamTransform for Translate {
+    fn on_event(&mut self, event: &SseEvent, out: &mut BytesMut) -> Result<(), ProtoError> {
+        self.decoder.decode(event, &mut self.scratch)?;
+        for ev in self.scratch.drain(..) {
+            match &ev {
+                StreamEvent::Usage(u) => self.usage.merge_max(*u),
+                StreamEvent::Text { .. } | StreamEvent::ToolCallArgs { .. } => self.content_events += 1,
+                _ => {}
+            }
+            self.encoder.encode(&ev, out);
+        }
+        Ok(())
+    }
+
+    fn is_complete(&self) -> bool {
+        self.decoder.is_complete()
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) {
+        self.encoder.finish(out);
+    }
+
+    fn fail(&mut self, failure: &StreamFailure, out: &mut BytesMut) {
+        self.encoder.fail(failure, out);
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    fn content_events(&self) -> u64 {
+        self.content_events
+    }
+}
+
+/// Feeds a whole list of canonical events through an encoder: how answers that were not
+/// streamed upstream (the offline provider, a cache hit) are replayed to a streaming client.
+pub fn encode_all(encoder: &mut dyn StreamEncoder, events: &[StreamEvent]) -> BytesMut {
+    let mut out = BytesMut::new();
+    for ev in events {
+        encoder.encode(ev, &mut out);
+    }
+    encoder.finish(&mut out);
+    out
+}
+
+/// Splits a complete answer into the events a stream of it would carry, in order: start,
+/// per choice its text and tool calls and finish, then usage.
+pub fn events_of(response: &crate::chat::ChatResponse) -> Vec<StreamEvent> {
+    let mut events = vec![StreamEvent::Start { id: response.id.clone(), model: response.model.clone() }];
+    for choice in &response.choices {
+        if let Some(text) = &choice.text {
+            events.push(StreamEvent::Text { choice: choice.index, text: text.clone() });
+        }
+        for (index, call) in choice.tool_calls.iter().enumerate() {
+            let index = index as u32;
+            events.push(StreamEvent::ToolCallStart {
+                choice: choice.index,
+                index,
+                id: call.id.clone(),
+                name: call.name.clone(),
+            });
+            events.push(StreamEvent::ToolCallArgs { choice: choice.index, index, arguments: call.arguments.clone() });
+        }
+        let reason = choice.finish_reason.unwrap_or(FinishReason::Stop);
+        events.push(StreamEvent::Finish { choice: choice.index, reason });
+    }
+    events.push(StreamEvent::Usage(response.usage));
+    events
+}
