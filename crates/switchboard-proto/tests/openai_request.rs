@@ -74,7 +74,7 @@ fn passthrough_replaces_model_and_asks_for_usage_keeping_unknown_fields() {
         "stream": true, "logit_bias": {"50256": -100}, "reasoning_effort": "low"
     }))
     .unwrap();
-    let out: Value = serde_json::from_slice(&request::passthrough_body(&inbound, "gpt-4o-mini")).unwrap();
+    let out: Value = serde_json::from_slice(&request::passthrough_body(&inbound.raw, inbound.chat.stream, "gpt-4o-mini")).unwrap();
     assert_eq!(out["model"], "gpt-4o-mini");
     assert_eq!(out["stream_options"]["include_usage"], true);
     assert_eq!(out["logit_bias"]["50256"], -100);

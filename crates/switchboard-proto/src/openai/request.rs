@@ -31,13 +31,13 @@ pub fn parse(body: Bytes) -> Result<Inbound, ProtoError> {
 /// The body to forward to an OpenAI-family upstream when the client spoke OpenAI too:
 /// the client's bytes with `model` replaced and, for streams, usage requested, so the
 /// gateway can always account for what the call cost.
-pub fn passthrough_body(inbound: &Inbound, upstream_model: &str) -> Bytes {
+pub fn passthrough_body(raw: &RawObject, stream: bool, upstream_model: &str) -> Bytes {
     let model = json_string(upstream_model);
-    if inbound.chat.stream {
-        let options = stream_options_with_usage(inbound.raw.get("stream_options"));
-        inbound.raw.write(&[("model", model.as_bytes()), ("stream_options", options.as_bytes())], &[])
+    if stream {
+        let options = stream_options_with_usage(raw.get("stream_options"));
+        raw.write(&[("model", model.as_bytes()), ("stream_options", options.as_bytes())], &[])
     } else {
-        inbound.raw.write(&[("model", model.as_bytes())], &[])
+        raw.write(&[("model", model.as_bytes())], &[])
     }
 }
 

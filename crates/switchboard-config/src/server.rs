@@ -1,0 +1,62 @@
+//! `[server]` and `[admin]`: listeners and their limits.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration;
+use crate::secret::Secret;
+
+/// The client listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Client API address.
+    pub listen: SocketAddr,
+    /// Largest request body; larger ones get 413 before they are read in full.
+    pub max_body_bytes: usize,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    #[serde(deserialize_with = "duration::de")]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    #[serde(deserialize_with = "duration::de")]
+    pub idle_timeout: Duration,
+    /// On SIGTERM, how long in-flight requests and streams may run before being cut.
+    #[serde(deserialize_with = "duration::de")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The admin listener: health probes, metrics and the admin API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
+    /// Guards everything on the admin listener but `/healthz` and `/readyz`. Unset: the
+    /// guarded endpoints refuse every call.
+    pub key: Option<Secret>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            key: None,
+        }
+    }
+}

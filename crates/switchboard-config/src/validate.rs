@@ -1,0 +1,127 @@
+//! Checks across sections that the schema's types cannot express.
+
+use std::collections::HashSet;
+
+use crate::Config;
+use crate::error::ConfigError;
+use crate::providers::ProviderKind;
+
+pub fn check(c: &Config) -> Result<(), ConfigError> {
+    let file = c.source.as_path();
+    let err = |key: &str, why: String| Err(ConfigError::new(file, key, why));
+
+    if c.server.max_body_bytes == 0 {
+        return err("server.max_body_bytes", "must be greater than 0".into());
+    }
+    if c.server.max_connections == 0 {
+        return err("server.max_connections", "must be greater than 0".into());
+    }
+    if c.server.listen == c.admin.listen {
+        return err(
+            "admin.listen",
+            format!("must differ from server.listen ({})", c.server.listen),
+        );
+    }
+
+    for (name, p) in &c.providers {
+        let key = format!("providers.{name}");
+        if p.disabled.is_some() {
+            continue;
+        }
+        match p.resolved_base_url() {
+            None if p.kind != ProviderKind::Builtin => {
+                return err(
+                    &format!("{key}.base_url"),
+                    format!("required for kind \"{}\"", p.kind.as_str()),
+                );
+            }
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return err(
+                    &format!("{key}.base_url"),
+                    format!("`{url}` must start with http:// or https://"),
+                );
+            }
+            _ => {}
+        }
+        let needs_key = !matches!(
+            p.kind,
+            ProviderKind::Builtin | ProviderKind::OpenaiCompatible
+        );
+        if needs_key && p.api_key.as_ref().is_none_or(|k| k.expose().is_empty()) {
+            return err(
+                &format!("{key}.api_key"),
+                format!("required for kind \"{}\"", p.kind.as_str()),
+            );
+        }
+        if p.kind == ProviderKind::Azure && p.api_version.is_none() {
+            return err(
+                &format!("{key}.api_version"),
+                "required for Azure (for example \"2024-10-21\")".into(),
+            );
+        }
+        for header in p.headers.keys() {
+            if header.is_empty()
+                || !header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return err(
+                    &format!("{key}.headers"),
+                    format!("`{header}` is not a valid header name"),
+                );
+            }
+        }
+    }
+
+    for (alias, m) in &c.models {
+        let key = format!("models.{alias}");
+        if m.deployments.is_empty() {
+            return err(
+                &format!("{key}.deployments"),
+                "needs at least one deployment".into(),
+            );
+        }
+        for (i, d) in m.deployments.iter().enumerate() {
+            if !c.providers.contains_key(&d.provider) {
+                let known: Vec<&str> = c.providers.keys().map(String::as_str).collect();
+                return err(
+                    &format!("{key}.deployments[{i}].provider"),
+                    format!(
+                        "unknown provider \"{}\" (defined: {})",
+                        d.provider,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    let mut seen = HashSet::new();
+    for (i, k) in c.keys.iter().enumerate() {
+        let key = format!("keys[{i}]");
+        if k.key.is_some() == k.key_sha256.is_some() {
+            return err(&key, "give exactly one of `key` and `key_sha256`".into());
+        }
+        let Some(digest) = k.digest() else {
+            return err(&format!("{key}.key_sha256"), "must be 64 hex digits".into());
+        };
+        if k.key.as_ref().is_some_and(|s| s.expose().len() < 8) {
+            return err(
+                &format!("{key}.key"),
+                "must be at least 8 characters".into(),
+            );
+        }
+        if !seen.insert(digest) {
+            return err(&key, "the same key is listed twice".into());
+        }
+        for model in &k.models {
+            if model != "*" && !c.models.contains_key(model) {
+                return err(
+                    &format!("{key}.models"),
+                    format!("unknown model alias \"{model}\""),
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! Loading: env expansion, provider switching, and errors that name file, key and why.
+
+use std::path::Path;
+
+use switchboard_config::{Config, ConfigError, ProviderKind};
+
+fn load(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_toml(Path::new("test.toml"), text, &move |var| {
+        vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone())
+    })
+}
+
+const BASE: &str = r#"
+[providers.demo]
+kind = "builtin"
+
+[providers.openai]
+kind = "openai"
+api_key = "${OPENAI_API_KEY}"
+
+[models.demo]
+deployments = [{ provider = "demo", model = "demo" }]
+
+[models.gpt]
+deployments = [{ provider = "openai", model = "gpt-4o-mini" }, { provider = "demo", model = "demo" }]
+
+[[keys]]
+key = "sk-test-key-1"
+tenant = "acme"
+"#;
+
+#[test]
+fn provider_without_its_secret_is_switched_off_not_an_error() {
+    let c = load(BASE, &[]).unwrap();
+    assert_eq!(
+        c.providers["openai"].disabled.as_deref(),
+        Some("OPENAI_API_KEY is not set")
+    );
+    let live: Vec<_> = c
+        .live_deployments("gpt")
+        .map(|d| d.provider.as_str())
+        .collect();
+    assert_eq!(live, vec!["demo"]);
+}
+
+#[test]
+fn provider_with_its_secret_is_on_and_gets_its_default_url() {
+    let c = load(BASE, &[("OPENAI_API_KEY", "sk-real")]).unwrap();
+    let p = &c.providers["openai"];
+    assert!(p.disabled.is_none());
+    assert_eq!(p.kind, ProviderKind::Openai);
+    assert_eq!(p.api_key.as_ref().unwrap().expose(), "sk-real");
+    assert_eq!(
+        p.resolved_base_url().as_deref(),
+        Some("https://api.openai.com/v1")
+    );
+    assert_eq!(c.live_deployments("gpt").count(), 2);
+}
+
+#[test]
+fn required_provider_without_its_secret_is_an_error_naming_the_key() {
+    let text = BASE.replace("kind = \"openai\"", "kind = \"openai\"\nrequired = true");
+    let e = load(&text, &[]).unwrap_err();
+    assert_eq!(e.key, "providers.openai.api_key");
+    assert!(e.reason.contains("OPENAI_API_KEY"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("test.toml: `providers.openai.api_key`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_name_the_key_and_why() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "kind = \"builtin\"",
+            "kind = \"bultin\"",
+            "providers.demo.kind",
+        ),
+        (
+            "provider = \"demo\", model = \"demo\" }]\n\n[models.gpt]",
+            "provider = \"nope\", model = \"demo\" }]\n\n[models.gpt]",
+            "models.demo.deployments[0].provider",
+        ),
+        (
+            "tenant = \"acme\"",
+            "tenant = \"acme\"\nmodels = [\"ghost\"]",
+            "keys[0].models",
+        ),
+        ("tenant = \"acme\"", "tenant = 5", "keys[0].tenant"),
+        ("key = \"sk-test-key-1\"", "key = \"short\"", "keys[0].key"),
+    ];
+    for (from, to, key) in cases {
+        let text = BASE.replace(from, to);
+        assert_ne!(text, BASE, "case {key} did not apply");
+        let e = load(&text, &[]).unwrap_err();
+        assert_eq!(&e.key, key, "{e}");
+        assert!(!e.reason.is_empty());
+    }
+}
+
+#[test]
+fn unknown_sections_and_fields_are_refused() {
+    let e = load(&format!("{BASE}\n[serverr]\nlisten = \"x\""), &[]).unwrap_err();
+    assert!(e.reason.contains("serverr"), "{e}");
+    let e = load(
+        &format!("[server]\nlisten = \"127.0.0.1:1\"\nmax_body = 5\n{BASE}"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.reason.contains("max_body"), "{e}");
+}
+
+#[test]
+fn unset_variable_outside_providers_is_an_error() {
+    let e = load(&format!("[admin]\nkey = \"${{ADMIN}}\"\n{BASE}"), &[]).unwrap_err();
+    assert_eq!(e.key, "admin.key");
+    let c = load(&format!("[admin]\nkey = \"${{ADMIN:-}}\"\n{BASE}"), &[]).unwrap();
+    assert!(c.admin.key.is_none());
+}
+
+#[test]
+fn durations_and_limits_parse() {
+    let c = load(
+        &format!("[server]\nidle_timeout = \"5s\"\nmax_body_bytes = 1024\n{BASE}"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.server.idle_timeout.as_secs(), 5);
+    assert_eq!(c.server.max_body_bytes, 1024);
+    let e = load(
+        &format!("[server]\nidle_timeout = \"5 parsecs\"\n{BASE}"),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "server.idle_timeout");
+}
+
+#[test]
+fn broken_toml_names_the_file() {
+    let e = load("[server\n", &[]).unwrap_err();
+    assert!(
+        e.to_string().starts_with("test.toml: not valid TOML"),
+        "{e}"
+    );
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && path.file_name().is_some_and(|n| n != "prices.toml")
+        {
+            let text = std::fs::read_to_string(&path).unwrap();
+            Config::from_toml(&path, &text, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}

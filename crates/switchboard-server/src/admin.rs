@@ -1,0 +1,111 @@
+//! The admin listener: health probes for load balancers, and the admin API behind the
+//! admin key.
+//!
+//! Probes are open so a load balancer needs no secret: `/healthz` says the process is up,
+//! `/readyz` says it takes traffic (it turns 503 as soon as a drain begins, so the load
+//! balancer stops sending new requests while in-flight ones finish). Everything else
+//! requires `Authorization: Bearer <admin key>`; with no admin key configured it is refused.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::gateway::Gateway;
+
+/// Whether this node takes traffic.
+#[derive(Debug, Default)]
+pub struct Readiness(AtomicBool);
+
+impl Readiness {
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn authorized(gw: &Gateway, req: &Request<Incoming>) -> bool {
+    let Some(expected) = &gw.config.admin.key else {
+        return false;
+    };
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes()))
+}
+
+async fn handle(
+    gw: Arc<Gateway>,
+    ready: Arc<Readiness>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    match req.uri().path() {
+        "/healthz" => reply(StatusCode::OK, r#"{"status":"ok"}"#),
+        "/readyz" if ready.get() => reply(StatusCode::OK, r#"{"status":"ready"}"#),
+        "/readyz" => reply(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#),
+        _ if gw.config.admin.key.is_none() => reply(
+            StatusCode::FORBIDDEN,
+            r#"{"error":{"message":"the admin API is disabled: set SWITCHBOARD_ADMIN_KEY","type":"permission_error"}}"#,
+        ),
+        _ if !authorized(&gw, &req) => reply(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":{"message":"missing or wrong admin key","type":"authentication_error"}}"#,
+        ),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            r#"{"error":{"message":"no such admin endpoint","type":"not_found"}}"#,
+        ),
+    }
+}
+
+/// Serves the admin listener until `shutdown` turns true.
+pub async fn run(
+    listener: TcpListener,
+    gw: Arc<Gateway>,
+    ready: Arc<Readiness>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let http = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (stream, _) = tokio::select! {
+            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        let gw = Arc::clone(&gw);
+        let ready = Arc::clone(&ready);
+        let http = http.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let gw = Arc::clone(&gw);
+                let ready = Arc::clone(&ready);
+                async move { Ok::<_, Infallible>(handle(gw, ready, req).await) }
+            });
+            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}

@@ -1,0 +1,27 @@
+//! `POST /v1/chat/completions` (OpenAI).
+
+use bytes::Bytes;
+use http::Response;
+use switchboard_core::Wire;
+use switchboard_proto::openai::request;
+use switchboard_upstream::ChatCall;
+
+use crate::body::ResponseBody;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::pipeline::{RequestCtx, chat};
+
+pub async fn handle(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    body: Bytes,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let inbound = request::parse(body)?;
+    let call = ChatCall {
+        api: Wire::OpenAi,
+        chat: inbound.chat,
+        raw: inbound.raw,
+        include_usage: inbound.include_usage,
+    };
+    chat::serve(gw, ctx, call).await
+}

@@ -1,0 +1,201 @@
+//! Relays an upstream's SSE stream to the client, event by event, as it arrives.
+//!
+//! Each upstream frame is pushed through the SSE parser and the call's
+//! [`StreamTransform`]; whatever client bytes that yields are sent at once. Nothing is
+//! buffered beyond one partial event. The relay also guarantees the client is never left
+//! hanging: if the upstream breaks, closes early or goes silent past the idle or total
+//! timeout, the transform writes an error event in the client's shape and the body ends.
+//! When the relay finishes, or is dropped because the client went away, it reports once
+//! what the stream used, so a stream cut short is still accounted for.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use switchboard_core::Usage;
+use switchboard_proto::sse::SseParser;
+use switchboard_proto::stream::{StreamFailure, StreamTransform};
+use tokio::time::{Instant, Sleep};
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The upstream finished properly.
+    Complete,
+    /// The upstream broke, closed early or sent garbage.
+    UpstreamBroke(String),
+    /// The upstream went silent past the idle timeout or ran past the total timeout.
+    Timeout,
+    /// The client stopped reading before the end.
+    ClientGone,
+}
+
+/// What a stream used, reported once when it ends.
+#[derive(Debug, Clone)]
+pub struct StreamOutcome {
+    pub end: StreamEnd,
+    /// As the upstream reported it (zero where it never did).
+    pub usage: Usage,
+    /// Content events forwarded: a floor on output tokens when usage never arrived.
+    pub content_events: u64,
+}
+
+/// Receives the outcome of a stream.
+pub type OutcomeSink = Box<dyn FnOnce(StreamOutcome) + Send + Sync>;
+
+/// Timeouts of one relayed stream.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayTimeouts {
+    /// Longest silence between two upstream frames.
+    pub idle: Duration,
+    /// The whole stream's deadline.
+    pub deadline: Instant,
+}
+
+pub struct SseRelay {
+    upstream: Incoming,
+    parser: SseParser,
+    transform: Box<dyn StreamTransform>,
+    out: BytesMut,
+    idle_timeout: Duration,
+    idle: Pin<Box<Sleep>>,
+    deadline: Pin<Box<Sleep>>,
+    done: bool,
+    sink: Option<OutcomeSink>,
+}
+
+impl SseRelay {
+    pub fn new(
+        upstream: Incoming,
+        transform: Box<dyn StreamTransform>,
+        timeouts: RelayTimeouts,
+        sink: OutcomeSink,
+    ) -> Self {
+        Self {
+            upstream,
+            parser: SseParser::new(),
+            transform,
+            out: BytesMut::with_capacity(1024),
+            idle_timeout: timeouts.idle,
+            idle: Box::pin(tokio::time::sleep(timeouts.idle)),
+            deadline: Box::pin(tokio::time::sleep_until(timeouts.deadline)),
+            done: false,
+            sink: Some(sink),
+        }
+    }
+
+    /// The next piece of client body, `None` at the end.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match Pin::new(&mut self.upstream).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    self.parser.push(&data);
+                    if let Err(why) = self.drain_events() {
+                        return Poll::Ready(Some(self.fail(why, false)));
+                    }
+                    if !self.out.is_empty() {
+                        self.reset_idle();
+                        return Poll::Ready(Some(self.out.split().freeze()));
+                    }
+                    self.reset_idle();
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(
+                        self.fail(format!("the provider's stream broke: {e}"), false),
+                    ));
+                }
+                Poll::Ready(None) => return Poll::Ready(Some(self.end_of_upstream())),
+                Poll::Pending => {
+                    if self.idle.as_mut().poll(cx).is_ready() {
+                        let why = format!("the provider sent nothing for {:?}", self.idle_timeout);
+                        return Poll::Ready(Some(self.fail(why, true)));
+                    }
+                    if self.deadline.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(
+                            self.fail("the provider's stream ran past its deadline".into(), true),
+                        ));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    fn reset_idle(&mut self) {
+        let next = Instant::now() + self.idle_timeout;
+        self.idle.as_mut().reset(next);
+    }
+
+    /// Runs every complete event through the transform.
+    fn drain_events(&mut self) -> Result<(), String> {
+        while let Some(event) = self.parser.next_event() {
+            let event = event.map_err(|e| format!("the provider sent a malformed stream: {e}"))?;
+            self.transform
+                .on_event(&event, &mut self.out)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn end_of_upstream(&mut self) -> Bytes {
+        // A final event without its blank line still counts.
+        self.parser.push(b"\n\n");
+        if let Err(why) = self.drain_events() {
+            return self.fail(why, false);
+        }
+        if !self.transform.is_complete() {
+            return self.fail(
+                "the provider closed the stream before it was complete".into(),
+                false,
+            );
+        }
+        self.transform.finish(&mut self.out);
+        self.report(StreamEnd::Complete);
+        self.done = true;
+        self.out.split().freeze()
+    }
+
+    /// Ends the stream with an error event after whatever was already produced.
+    fn fail(&mut self, message: String, timeout: bool) -> Bytes {
+        tracing::warn!(%message, "upstream stream failed");
+        self.transform.fail(
+            &StreamFailure {
+                message: message.clone(),
+                timeout,
+            },
+            &mut self.out,
+        );
+        self.report(if timeout {
+            StreamEnd::Timeout
+        } else {
+            StreamEnd::UpstreamBroke(message)
+        });
+        self.done = true;
+        self.out.split().freeze()
+    }
+
+    fn report(&mut self, end: StreamEnd) {
+        if let Some(sink) = self.sink.take() {
+            sink(StreamOutcome {
+                end,
+                usage: self.transform.usage(),
+                content_events: self.transform.content_events(),
+            });
+        }
+    }
+}
+
+impl Drop for SseRelay {
+    fn drop(&mut self) {
+        self.report(StreamEnd::ClientGone);
+    }
+}

@@ -1,0 +1,101 @@
+//! Starting and stopping a node: bind both listeners, serve, drain on request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use switchboard_config::Config;
+use switchboard_upstream::UpstreamError;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, Readiness};
+use crate::gateway::Gateway;
+use crate::listener;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A provider's client could not be built.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+/// A running node.
+pub struct RunningServer {
+    /// The client API's bound address (useful when the config asked for port 0).
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    ready: Arc<Readiness>,
+    shutdown: watch::Sender<bool>,
+    client: JoinHandle<()>,
+    admin: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Binds the listeners and starts serving.
+    pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+        let config = Arc::new(config);
+        let gateway = Arc::new(Gateway::new(Arc::clone(&config))?);
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })
+        };
+        let client_listener = bind(config.server.listen).await?;
+        let admin_listener = bind(config.admin.listen).await?;
+        let addr = client_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: config.server.listen,
+                source,
+            })?;
+        let admin_addr = admin_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: config.admin.listen,
+                source,
+            })?;
+        let (shutdown, rx) = watch::channel(false);
+        let ready = Arc::new(Readiness::default());
+        ready.set(true);
+        let client = tokio::spawn(listener::run(
+            client_listener,
+            Arc::clone(&gateway),
+            rx.clone(),
+        ));
+        let admin = tokio::spawn(admin::run(
+            admin_listener,
+            Arc::clone(&gateway),
+            Arc::clone(&ready),
+            rx,
+        ));
+        tracing::info!(%addr, %admin_addr, "switchboard serving");
+        Ok(RunningServer {
+            addr,
+            admin_addr,
+            gateway,
+            ready,
+            shutdown,
+            client,
+            admin,
+        })
+    }
+
+    /// Graceful shutdown: readiness turns false, the listener stops accepting, in-flight
+    /// requests and streams finish (up to `server.shutdown_grace`), then it returns.
+    pub async fn shutdown(self) {
+        self.ready.set(false);
+        let _ = self.shutdown.send(true);
+        let _ = self.client.await;
+        let _ = self.admin.await;
+        tracing::info!("switchboard stopped");
+    }
+}

@@ -1,0 +1,117 @@
+//! The client API's front door: endpoint routing, then authentication, then the body.
+//!
+//! Authentication runs on the headers before the body is read, so a client without a
+//! valid key cannot make the gateway buffer up to the body limit or parse its JSON.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
+use switchboard_core::Wire;
+
+use crate::api;
+use crate::body::ResponseBody;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::pipeline::read_body::read_body;
+use crate::pipeline::{RequestCtx, respond};
+
+/// The client API's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    ChatCompletions,
+    Messages,
+    Embeddings,
+    Models,
+    Model(String),
+}
+
+/// Maps a method and path to an endpoint. `/v1` is optional, as some clients are set up
+/// with a base URL without it.
+fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
+    let p = path.strip_prefix("/v1").unwrap_or(path);
+    let (want, ep) = match p {
+        "/chat/completions" => (Method::POST, Endpoint::ChatCompletions),
+        "/messages" => (Method::POST, Endpoint::Messages),
+        "/embeddings" => (Method::POST, Endpoint::Embeddings),
+        "/models" => (Method::GET, Endpoint::Models),
+        _ => match p.strip_prefix("/models/") {
+            Some(id) if !id.is_empty() => (Method::GET, Endpoint::Model(id.to_owned())),
+            _ => {
+                return Err(GatewayError::NoRoute {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                });
+            }
+        },
+    };
+    if *method != want {
+        return Err(GatewayError::NoRoute {
+            method: method.to_string(),
+            path: path.to_owned(),
+        });
+    }
+    Ok(ep)
+}
+
+/// Serves one client request. Never fails: every error becomes a response in the shape
+/// of the API that was called.
+pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let api = if parts.uri.path().contains("/messages") {
+        Wire::Anthropic
+    } else {
+        Wire::OpenAi
+    };
+    let id = gw.request_id(&parts.headers);
+    let result = async {
+        let ep = endpoint(&parts.method, parts.uri.path())?;
+        let identity = gw.keys.authenticate(&parts.headers)?;
+        let ctx = RequestCtx {
+            id: id.clone(),
+            api,
+            identity,
+            started,
+        };
+        match ep {
+            Endpoint::Models => Ok(api::models::list(&gw, &ctx, &parts.headers)),
+            Endpoint::Model(m) => api::models::get(&gw, &ctx, &parts.headers, &m),
+            Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
+                let bytes =
+                    read_body(&parts.headers, body, gw.config.server.max_body_bytes).await?;
+                match ep {
+                    Endpoint::ChatCompletions => api::chat::handle(&gw, &ctx, bytes).await,
+                    Endpoint::Messages => api::messages::handle(&gw, &ctx, bytes).await,
+                    _ => api::embeddings::handle(&gw, &ctx, bytes).await,
+                }
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(|err| respond::error(&id, api, &err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_route_with_and_without_v1() {
+        assert_eq!(
+            endpoint(&Method::POST, "/v1/chat/completions").unwrap(),
+            Endpoint::ChatCompletions
+        );
+        assert_eq!(
+            endpoint(&Method::POST, "/chat/completions").unwrap(),
+            Endpoint::ChatCompletions
+        );
+        assert_eq!(
+            endpoint(&Method::GET, "/v1/models/demo").unwrap(),
+            Endpoint::Model("demo".into())
+        );
+        assert!(endpoint(&Method::GET, "/v1/chat/completions").is_err());
+        assert!(endpoint(&Method::POST, "/v2/whatever").is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! The providers and model aliases of one configuration, ready to serve.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use switchboard_config::{Config, ProviderKind, Secret};
+
+use crate::client::{ClientOptions, HttpClient};
+use crate::error::UpstreamError;
+
+/// A provider account: where calls go, how they authenticate, and its pooled client.
+#[derive(Debug)]
+pub struct Provider {
+    pub name: String,
+    pub kind: ProviderKind,
+    /// API root without a trailing slash (empty for the builtin provider).
+    pub base_url: String,
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) api_version: Option<String>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub total_timeout: Duration,
+    pub stream_idle_timeout: Duration,
+    /// `None` for the builtin provider, which answers in-process.
+    client: Option<HttpClient>,
+}
+
+impl Provider {
+    /// Sends a request built by this provider's adapter.
+    pub async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        match &self.client {
+            Some(client) => client.send(req).await,
+            None => Err(UpstreamError::Connect(
+                "the builtin provider takes no HTTP calls".into(),
+            )),
+        }
+    }
+}
+
+/// One place an alias can be served.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub provider: Arc<Provider>,
+    /// The upstream's model name.
+    pub model: String,
+}
+
+#[derive(Debug)]
+struct Alias {
+    deployments: Vec<Deployment>,
+    owned_by: String,
+    /// Why no deployment is live, when none is.
+    unavailable: Option<String>,
+}
+
+/// Model aliases and their live deployments, built once at start-up.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    aliases: HashMap<String, Alias>,
+    /// Alias names in config order, for listing.
+    order: Vec<String>,
+}
+
+/// The answer to "who serves this alias?".
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    Live(&'a [Deployment]),
+    /// The alias exists but every provider behind it is switched off.
+    Unavailable(&'a str),
+    Unknown,
+}
+
+impl Catalog {
+    pub fn from_config(config: &Config) -> Result<Catalog, UpstreamError> {
+        let mut providers = HashMap::new();
+        for (name, p) in &config.providers {
+            if p.disabled.is_some() {
+                continue;
+            }
+            let client = match p.kind {
+                ProviderKind::Builtin => None,
+                _ => Some(HttpClient::new(ClientOptions {
+                    connect_timeout: p.connect_timeout,
+                    first_byte_timeout: p.first_byte_timeout,
+                    pool_max_idle: p.pool_max_idle,
+                })?),
+            };
+            let mut headers = Vec::new();
+            for (k, v) in &p.headers {
+                let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| {
+                    UpstreamError::Connect(format!("providers.{name}.headers: {e}"))
+                })?;
+                let mut value = HeaderValue::from_str(v.expose()).map_err(|e| {
+                    UpstreamError::Connect(format!("providers.{name}.headers: {e}"))
+                })?;
+                value.set_sensitive(true);
+                headers.push((name, value));
+            }
+            let provider = Provider {
+                name: name.clone(),
+                kind: p.kind,
+                base_url: p.resolved_base_url().unwrap_or_default(),
+                api_key: p.api_key.clone(),
+                api_version: p.api_version.clone(),
+                headers,
+                total_timeout: p.total_timeout,
+                stream_idle_timeout: p.stream_idle_timeout,
+                client,
+            };
+            providers.insert(name.clone(), Arc::new(provider));
+        }
+        let mut catalog = Catalog::default();
+        for (alias, m) in &config.models {
+            let deployments: Vec<Deployment> = m
+                .deployments
+                .iter()
+                .filter_map(|d| {
+                    providers.get(&d.provider).map(|p| Deployment {
+                        provider: Arc::clone(p),
+                        model: d.model.clone(),
+                    })
+                })
+                .collect();
+            let unavailable = deployments.is_empty().then(|| {
+                let reasons: Vec<String> = m
+                    .deployments
+                    .iter()
+                    .filter_map(|d| {
+                        let p = config.providers.get(&d.provider)?;
+                        Some(format!(
+                            "provider `{}`: {}",
+                            d.provider,
+                            p.disabled.as_deref().unwrap_or("off")
+                        ))
+                    })
+                    .collect();
+                reasons.join("; ")
+            });
+            let owned_by = m
+                .owned_by
+                .clone()
+                .or_else(|| m.deployments.first().map(|d| d.provider.clone()))
+                .unwrap_or_default();
+            catalog.order.push(alias.clone());
+            catalog.aliases.insert(
+                alias.clone(),
+                Alias {
+                    deployments,
+                    owned_by,
+                    unavailable,
+                },
+            );
+        }
+        Ok(catalog)
+    }
+
+    pub fn lookup(&self, alias: &str) -> Lookup<'_> {
+        match self.aliases.get(alias) {
+            None => Lookup::Unknown,
+            Some(a) => match &a.unavailable {
+                Some(reason) => Lookup::Unavailable(reason),
+                None => Lookup::Live(&a.deployments),
+            },
+        }
+    }
+
+    /// Live aliases in config order, with who owns them: what `/v1/models` lists.
+    pub fn live_models(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.order.iter().filter_map(|name| {
+            let a = self.aliases.get(name)?;
+            a.unavailable
+                .is_none()
+                .then_some((name.as_str(), a.owned_by.as_str()))
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! `switchboard`: the gateway's command line.
+//!
+//! - `serve --config FILE`: run a node until SIGTERM or SIGINT, then drain gracefully.
+//! - `check --config FILE`: validate a config and print the models and deployments it
+//!   resolves to, and which providers are switched off and why.
+
+mod check;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use switchboard_config::Config;
+use switchboard_server::RunningServer;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "A clustered LLM gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+        /// Log line format.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "SWITCHBOARD_LOG_FORMAT")]
+        log_format: LogFormat,
+    },
+    /// Validate a config file and print what it resolves to.
+    Check {
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => check::run(&config),
+        Command::Serve { config, log_format } => {
+            init_logging(log_format);
+            let config = Config::load(&config)?;
+            for p in config.providers.values() {
+                if let Some(why) = &p.disabled {
+                    tracing::info!(provider = %p.name, reason = %why, "provider switched off");
+                }
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(serve(config))
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = RunningServer::start(config).await?;
+    // Scripts wait for this line on stdout before sending traffic.
+    println!(
+        "switchboard listening on http://{} (admin http://{})",
+        server.addr, server.admin_addr
+    );
+    shutdown_signal().await?;
+    tracing::info!("shutdown requested: draining");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+    }
+    Ok(())
+}
