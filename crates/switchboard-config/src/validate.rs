@@ -16,7 +16,7 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
     if c.server.max_connections == 0 {
         return err("server.max_connections", "must be greater than 0".into());
     }
-    if c.server.listen == c.admin.listen {
+    if c.server.listen == c.admin.listen && c.server.listen.port() != 0 {
         return err(
             "admin.listen",
             format!("must differ from server.listen ({})", c.server.listen),
