@@ -14,7 +14,11 @@ pub struct Usage {
 
 impl Usage {
     pub fn new(input_tokens: u64, output_tokens: u64) -> Self {
-        Self { input_tokens, output_tokens, cached_input_tokens: 0 }
+        Self {
+            input_tokens,
+            output_tokens,
+            cached_input_tokens: 0,
+        }
     }
 
     pub fn total(&self) -> u64 {

@@ -79,7 +79,14 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: Role, content: Vec<Part>) -> Self {
-        Self { role, content, tool_calls: Vec::new(), tool_call_id: None, is_error: false, name: None }
+        Self {
+            role,
+            content,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            is_error: false,
+            name: None,
+        }
     }
 
     pub fn text(role: Role, text: impl Into<String>) -> Self {
@@ -131,9 +138,15 @@ impl Image {
         if let Some(rest) = url.strip_prefix("data:")
             && let Some((media_type, data)) = rest.split_once(";base64,")
         {
-            return Image::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
+            return Image::Base64 {
+                media_type: media_type.to_owned(),
+                data: data.to_owned(),
+            };
         }
-        Image::Url { url: url.to_owned(), detail }
+        Image::Url {
+            url: url.to_owned(),
+            detail,
+        }
     }
 
     /// The image as an OpenAI `image_url.url` value.
@@ -182,7 +195,11 @@ pub struct ToolCall {
 pub enum ResponseFormat {
     Text,
     JsonObject,
-    JsonSchema { name: String, schema: Value, strict: Option<bool> },
+    JsonSchema {
+        name: String,
+        schema: Value,
+        strict: Option<bool>,
+    },
 }
 
 /// Why generation ended, mapped from each family's own vocabulary.
@@ -218,6 +235,11 @@ pub struct Choice {
 
 impl Choice {
     pub fn text(index: u32, text: impl Into<String>, finish_reason: FinishReason) -> Self {
-        Self { index, text: Some(text.into()), tool_calls: Vec::new(), finish_reason: Some(finish_reason) }
+        Self {
+            index,
+            text: Some(text.into()),
+            tool_calls: Vec::new(),
+            finish_reason: Some(finish_reason),
+        }
     }
 }

@@ -27,7 +27,10 @@ pub enum ProtoError {
 
 impl ProtoError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ProtoError::InvalidField { field: field.into(), message: message.into() }
+        ProtoError::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The offending field's path, for the `param` member of an OpenAI error.
@@ -74,12 +77,25 @@ pub struct UpstreamError {
 /// Parses a client's JSON body into `T`, naming the path of the first field that does not
 /// fit (`messages[0].role`) instead of only a line and column.
 pub fn parse_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProtoError> {
+    // serde fills a struct from an array by position; a request body must be an object.
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(ProtoError::MalformedJson("the body is empty".into())),
+        Some(_) => {
+            return Err(ProtoError::field(
+                "body",
+                "the request body must be a JSON object",
+            ));
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => ProtoError::MalformedJson(inner.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ProtoError::MalformedJson(inner.to_string())
+            }
             Category::Data => {
                 let message = strip_position(&inner.to_string());
                 if path == "." || path.is_empty() {
@@ -87,12 +103,16 @@ pub fn parse_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProtoError> 
                     let field = missing_field_name(&message).unwrap_or("body").to_owned();
                     ProtoError::InvalidField { field, message }
                 } else {
-                    ProtoError::InvalidField { field: path, message }
+                    ProtoError::InvalidField {
+                        field: path,
+                        message,
+                    }
                 }
             }
         }
     })?;
-    de.end().map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
+    de.end()
+        .map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
     Ok(value)
 }
 
@@ -147,6 +167,16 @@ mod tests {
     fn missing_top_level_field_is_named() {
         let err = parse_request::<Req>(br#"{"model":"m"}"#).unwrap_err();
         assert_eq!(err.param(), Some("messages"), "{err:?}");
+    }
+
+    #[test]
+    fn an_array_body_is_refused_even_when_it_would_fill_the_struct() {
+        let err = parse_request::<Req>(br#"["m", []]"#).unwrap_err();
+        assert_eq!(err.param(), Some("body"), "{err:?}");
+        assert!(matches!(
+            parse_request::<Req>(b"  "),
+            Err(ProtoError::MalformedJson(_))
+        ));
     }
 
     #[test]

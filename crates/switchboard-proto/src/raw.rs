@@ -20,8 +20,11 @@ impl RawObject {
     /// checking that they are well-formed JSON.
     pub fn parse(body: Bytes) -> Result<Self, ProtoError> {
         let mut de = serde_json::Deserializer::from_slice(&body);
-        let pairs = de.deserialize_map(FieldsVisitor).map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
-        de.end().map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
+        let pairs = de
+            .deserialize_map(FieldsVisitor)
+            .map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
+        de.end()
+            .map_err(|e| ProtoError::MalformedJson(e.to_string()))?;
         let base = body.as_ptr() as usize;
         let fields = pairs
             .into_iter()
@@ -35,7 +38,10 @@ impl RawObject {
 
     /// The raw JSON text of a field.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, r)| &self.body[r.clone()])
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| &self.body[r.clone()])
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -115,7 +121,10 @@ mod tests {
         let body = Bytes::from_static(br#"{"model":"alias","x_new":{"a" : [1, 2]},"stream":true}"#);
         let obj = RawObject::parse(body).unwrap();
         let out = obj.write(&[("model", br#""gpt-4o""#)], &[]);
-        assert_eq!(&out[..], br#"{"model":"gpt-4o","x_new":{"a" : [1, 2]},"stream":true}"#);
+        assert_eq!(
+            &out[..],
+            br#"{"model":"gpt-4o","x_new":{"a" : [1, 2]},"stream":true}"#
+        );
     }
 
     #[test]

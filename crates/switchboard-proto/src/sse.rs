@@ -120,7 +120,10 @@ impl SseParser {
             return None;
         }
         self.has_data = false;
-        Some(SseEvent { event: self.event.take(), data: std::mem::take(&mut self.data) })
+        Some(SseEvent {
+            event: self.event.take(),
+            data: std::mem::take(&mut self.data),
+        })
     }
 }
 
@@ -163,19 +166,37 @@ mod tests {
         assert_eq!(evs.len(), 3);
         assert_eq!(evs[0].data, "a");
         assert_eq!(evs[1].data, "b");
-        assert_eq!(evs[2], SseEvent { event: Some("x".into()), data: "c".into() });
+        assert_eq!(
+            evs[2],
+            SseEvent {
+                event: Some("x".into()),
+                data: "c".into()
+            }
+        );
     }
 
     #[test]
     fn multi_line_data_is_joined_and_comments_skipped() {
         let evs = parse_all(&[b": keep-alive\n\ndata: one\ndata:two\n\n"]);
-        assert_eq!(evs, vec![SseEvent { event: None, data: "one\ntwo".into() }]);
+        assert_eq!(
+            evs,
+            vec![SseEvent {
+                event: None,
+                data: "one\ntwo".into()
+            }]
+        );
     }
 
     #[test]
     fn an_event_split_across_chunks_and_a_crlf_split_between_them_parse_once() {
         let evs = parse_all(&[b"da", b"ta: hel", b"lo\r", b"\n\r", b"\n"]);
-        assert_eq!(evs, vec![SseEvent { event: None, data: "hello".into() }]);
+        assert_eq!(
+            evs,
+            vec![SseEvent {
+                event: None,
+                data: "hello".into()
+            }]
+        );
     }
 
     #[test]

@@ -22,9 +22,18 @@ pub enum StreamEvent {
     /// More text for a choice.
     Text { choice: u32, text: String },
     /// A tool call began; `index` numbers the calls within the choice from 0.
-    ToolCallStart { choice: u32, index: u32, id: String, name: String },
+    ToolCallStart {
+        choice: u32,
+        index: u32,
+        id: String,
+        name: String,
+    },
     /// More argument JSON for a tool call begun earlier.
-    ToolCallArgs { choice: u32, index: u32, arguments: String },
+    ToolCallArgs {
+        choice: u32,
+        index: u32,
+        arguments: String,
+    },
     /// A choice is done.
     Finish { choice: u32, reason: FinishReason },
     /// Token counts so far; a later report supersedes an earlier one count by count.
@@ -98,7 +107,13 @@ pub struct Translate {
 
 impl Translate {
     pub fn new(decoder: Box<dyn StreamDecoder>, encoder: Box<dyn StreamEncoder>) -> Self {
-        Self { decoder, encoder, scratch: Vec::new(), usage: Usage::default(), content_events: 0 }
+        Self {
+            decoder,
+            encoder,
+            scratch: Vec::new(),
+            usage: Usage::default(),
+            content_events: 0,
+        }
     }
 }
 
@@ -108,7 +123,9 @@ impl StreamTransform for Translate {
         for ev in self.scratch.drain(..) {
             match &ev {
                 StreamEvent::Usage(u) => self.usage.merge_max(*u),
-                StreamEvent::Text { .. } | StreamEvent::ToolCallArgs { .. } => self.content_events += 1,
+                StreamEvent::Text { .. } | StreamEvent::ToolCallArgs { .. } => {
+                    self.content_events += 1
+                }
                 _ => {}
             }
             self.encoder.encode(&ev, out);
@@ -151,10 +168,16 @@ pub fn encode_all(encoder: &mut dyn StreamEncoder, events: &[StreamEvent]) -> By
 /// Splits a complete answer into the events a stream of it would carry, in order: start,
 /// per choice its text and tool calls and finish, then usage.
 pub fn events_of(response: &crate::chat::ChatResponse) -> Vec<StreamEvent> {
-    let mut events = vec![StreamEvent::Start { id: response.id.clone(), model: response.model.clone() }];
+    let mut events = vec![StreamEvent::Start {
+        id: response.id.clone(),
+        model: response.model.clone(),
+    }];
     for choice in &response.choices {
         if let Some(text) = &choice.text {
-            events.push(StreamEvent::Text { choice: choice.index, text: text.clone() });
+            events.push(StreamEvent::Text {
+                choice: choice.index,
+                text: text.clone(),
+            });
         }
         for (index, call) in choice.tool_calls.iter().enumerate() {
             let index = index as u32;
@@ -164,10 +187,17 @@ pub fn events_of(response: &crate::chat::ChatResponse) -> Vec<StreamEvent> {
                 id: call.id.clone(),
                 name: call.name.clone(),
             });
-            events.push(StreamEvent::ToolCallArgs { choice: choice.index, index, arguments: call.arguments.clone() });
+            events.push(StreamEvent::ToolCallArgs {
+                choice: choice.index,
+                index,
+                arguments: call.arguments.clone(),
+            });
         }
         let reason = choice.finish_reason.unwrap_or(FinishReason::Stop);
-        events.push(StreamEvent::Finish { choice: choice.index, reason });
+        events.push(StreamEvent::Finish {
+            choice: choice.index,
+            reason,
+        });
     }
     events.push(StreamEvent::Usage(response.usage));
     events

@@ -1,4 +1,5 @@
 //! OpenAI request reading, validation and writing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -37,11 +38,20 @@ fn a_full_request_reads_into_canonical_form() {
     let chat = &inbound.chat;
     assert!(inbound.include_usage);
     assert_eq!(chat.messages[0].role, Role::System);
-    assert_eq!(chat.messages[1].content[1], Part::Image(Image::Base64 { media_type: "image/png".into(), data: "AAAA".into() }));
+    assert_eq!(
+        chat.messages[1].content[1],
+        Part::Image(Image::Base64 {
+            media_type: "image/png".into(),
+            data: "AAAA".into()
+        })
+    );
     assert_eq!(chat.messages[2].tool_calls[0].arguments, "{\"q\":1}");
     assert_eq!(chat.messages[3].tool_call_id.as_deref(), Some("c1"));
     assert_eq!(chat.tool_choice, Some(ToolChoice::Tool("look".into())));
-    assert!(matches!(chat.response_format, Some(ResponseFormat::JsonSchema { .. })));
+    assert!(matches!(
+        chat.response_format,
+        Some(ResponseFormat::JsonSchema { .. })
+    ));
     assert_eq!(chat.stop, vec!["END".to_owned()]);
     assert_eq!(chat.max_tokens, Some(50));
     assert!(chat.stream);
@@ -52,14 +62,35 @@ fn wrong_types_name_the_field() {
     let cases = [
         (json!({"model": "m", "messages": "hi"}), "messages"),
         (json!({"model": 3, "messages": []}), "model"),
-        (json!({"model": "m", "messages": [{"role": "user", "content": 5}]}), "messages[0].content"),
-        (json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}), "messages[0].role"),
-        (json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": "ten"}), "max_tokens"),
-        (json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}), "stream"),
-        (json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}), "messages[0].tool_call_id"),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": 5}]}),
+            "messages[0].content",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}),
+            "messages[0].role",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": "ten"}),
+            "max_tokens",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}),
+            "stream",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
+            "messages[0].tool_call_id",
+        ),
         (json!({"model": "m", "messages": []}), "messages"),
-        (json!({"messages": [{"role": "user", "content": "x"}]}), "model"),
-        (json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "sometimes"}), "tool_choice"),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}]}),
+            "model",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "sometimes"}),
+            "tool_choice",
+        ),
     ];
     for (body, field) in cases {
         let err = parse(body.clone()).unwrap_err();
@@ -74,7 +105,12 @@ fn passthrough_replaces_model_and_asks_for_usage_keeping_unknown_fields() {
         "stream": true, "logit_bias": {"50256": -100}, "reasoning_effort": "low"
     }))
     .unwrap();
-    let out: Value = serde_json::from_slice(&request::passthrough_body(&inbound.raw, inbound.chat.stream, "gpt-4o-mini")).unwrap();
+    let out: Value = serde_json::from_slice(&request::passthrough_body(
+        &inbound.raw,
+        inbound.chat.stream,
+        "gpt-4o-mini",
+    ))
+    .unwrap();
     assert_eq!(out["model"], "gpt-4o-mini");
     assert_eq!(out["stream_options"]["include_usage"], true);
     assert_eq!(out["logit_bias"]["50256"], -100);
@@ -95,16 +131,32 @@ fn canonical_request_writes_back_as_openai() {
         "max_tokens": 7, "stream": true
     }))
     .unwrap();
-    let body = request::write(&inbound.chat, "up", WriteOptions { max_completion_tokens: true }).unwrap();
+    let body = request::write(
+        &inbound.chat,
+        "up",
+        WriteOptions {
+            max_completion_tokens: true,
+        },
+    )
+    .unwrap();
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["model"], "up");
     assert_eq!(v["max_completion_tokens"], 7);
     assert!(v.get("max_tokens").is_none());
     assert_eq!(v["stream_options"]["include_usage"], true);
-    assert_eq!(v["messages"][0], json!({"role": "system", "content": "sys"}));
-    assert_eq!(v["messages"][1]["content"][1]["image_url"], json!({"url": "https://x/y.png", "detail": "low"}));
+    assert_eq!(
+        v["messages"][0],
+        json!({"role": "system", "content": "sys"})
+    );
+    assert_eq!(
+        v["messages"][1]["content"][1]["image_url"],
+        json!({"url": "https://x/y.png", "detail": "low"})
+    );
     assert_eq!(v["messages"][2]["content"], Value::Null);
     assert_eq!(v["messages"][2]["tool_calls"][0]["function"]["name"], "f");
-    assert_eq!(v["messages"][3], json!({"role": "tool", "content": "r", "tool_call_id": "c1"}));
+    assert_eq!(
+        v["messages"][3],
+        json!({"role": "tool", "content": "r", "tool_call_id": "c1"})
+    );
     assert_eq!(v["tools"][0]["function"]["description"], "d");
 }

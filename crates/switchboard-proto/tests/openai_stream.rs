@@ -1,4 +1,5 @@
 //! OpenAI stream decoding and encoding.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::BytesMut;
 use switchboard_core::Usage;
@@ -35,11 +36,29 @@ fn a_recorded_stream_decodes_into_canonical_events() {
     assert_eq!(
         events,
         vec![
-            StreamEvent::Start { id: "chatcmpl-1".into(), model: "gpt-4o".into() },
-            StreamEvent::Text { choice: 0, text: "Hel".into() },
-            StreamEvent::ToolCallStart { choice: 0, index: 0, id: "call_1".into(), name: "f".into() },
-            StreamEvent::ToolCallArgs { choice: 0, index: 0, arguments: "{}".into() },
-            StreamEvent::Finish { choice: 0, reason: FinishReason::ToolCalls },
+            StreamEvent::Start {
+                id: "chatcmpl-1".into(),
+                model: "gpt-4o".into()
+            },
+            StreamEvent::Text {
+                choice: 0,
+                text: "Hel".into()
+            },
+            StreamEvent::ToolCallStart {
+                choice: 0,
+                index: 0,
+                id: "call_1".into(),
+                name: "f".into()
+            },
+            StreamEvent::ToolCallArgs {
+                choice: 0,
+                index: 0,
+                arguments: "{}".into()
+            },
+            StreamEvent::Finish {
+                choice: 0,
+                reason: FinishReason::ToolCalls
+            },
             StreamEvent::Usage(Usage::new(9, 4)),
         ]
     );
@@ -73,11 +92,23 @@ fn usage_chunk_is_only_sent_when_asked() {
 fn failure_is_an_error_chunk_without_done() {
     let mut enc = Encoder::new("m".into(), 1, false);
     let mut out = BytesMut::new();
-    enc.fail(&StreamFailure { message: "upstream broke".into(), timeout: false }, &mut out);
+    enc.fail(
+        &StreamFailure {
+            message: "upstream broke".into(),
+            timeout: false,
+        },
+        &mut out,
+    );
     let text = String::from_utf8(out.to_vec()).unwrap();
     assert!(text.contains("\"error\""), "{text}");
     assert!(!text.contains("[DONE]"));
     let mut dec = Decoder::new();
-    let err = dec.decode(&SseEvent { event: None, data: text[6..].trim().to_owned() }, &mut Vec::new());
+    let err = dec.decode(
+        &SseEvent {
+            event: None,
+            data: text[6..].trim().to_owned(),
+        },
+        &mut Vec::new(),
+    );
     assert!(err.is_err());
 }

@@ -47,12 +47,22 @@ pub fn parse(body: Bytes) -> Result<EmbeddingsRequest, ProtoError> {
     let wire: WireEmbeddingsRequest = parse_request(&body)?;
     let texts = match &wire.input {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) if items.is_empty() => return Err(ProtoError::field("input", "must not be empty")),
-        Value::Array(items) if items.iter().all(Value::is_string) => {
-            Some(items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        Value::Array(items) if items.is_empty() => {
+            return Err(ProtoError::field("input", "must not be empty"));
         }
+        Value::Array(items) if items.iter().all(Value::is_string) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
         Value::Array(items) if items.iter().all(|v| v.is_u64() || v.is_array()) => None,
-        _ => return Err(ProtoError::field("input", "expected a string, an array of strings or token arrays")),
+        _ => {
+            return Err(ProtoError::field(
+                "input",
+                "expected a string, an array of strings or token arrays",
+            ));
+        }
     };
     Ok(EmbeddingsRequest {
         model: wire.model,
@@ -96,22 +106,38 @@ struct WireEmbedding {
 }
 
 /// Writes vectors as an OpenAI embeddings answer in the encoding the client asked for.
-pub fn write_response(vectors: &[Vec<f32>], model: &str, usage: Usage, format: EncodingFormat) -> Bytes {
+pub fn write_response(
+    vectors: &[Vec<f32>],
+    model: &str,
+    usage: Usage,
+    format: EncodingFormat,
+) -> Bytes {
     let data = vectors
         .iter()
         .enumerate()
-        .map(|(index, v)| WireEmbedding { object: "embedding", index, embedding: encode(v, format) })
+        .map(|(index, v)| WireEmbedding {
+            object: "embedding",
+            index,
+            embedding: encode(v, format),
+        })
         .collect();
     let mut usage = WireUsage::from(usage);
     usage.completion_tokens = 0;
     usage.total_tokens = usage.prompt_tokens;
-    let body = WireEmbeddings { object: "list", data, model, usage };
+    let body = WireEmbeddings {
+        object: "list",
+        data,
+        model,
+        usage,
+    };
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
 fn encode(v: &[f32], format: EncodingFormat) -> Value {
     match format {
-        EncodingFormat::Float => Value::Array(v.iter().map(|x| Value::from(f64::from(*x))).collect()),
+        EncodingFormat::Float => {
+            Value::Array(v.iter().map(|x| Value::from(f64::from(*x))).collect())
+        }
         EncodingFormat::Base64 => {
             let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
             Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
@@ -135,11 +161,21 @@ mod tests {
 
     #[test]
     fn base64_vectors_decode_to_the_same_floats() {
-        let body = write_response(&[vec![0.5, -1.0]], "e", Usage::new(3, 0), EncodingFormat::Base64);
+        let body = write_response(
+            &[vec![0.5, -1.0]],
+            "e",
+            Usage::new(3, 0),
+            EncodingFormat::Base64,
+        );
         let v: Value = serde_json::from_slice(&body).unwrap();
         let b64 = v["data"][0]["embedding"].as_str().unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
-        let floats: Vec<f32> = bytes.chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let floats: Vec<f32> = bytes
+            .chunks(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         assert_eq!(floats, vec![0.5, -1.0]);
         assert_eq!(v["usage"]["prompt_tokens"], 3);
     }

@@ -54,7 +54,10 @@ pub fn parse(body: &[u8]) -> Option<UpstreamError> {
         error: WireError,
     }
     let e: Envelope = serde_json::from_slice(body).ok()?;
-    Some(UpstreamError { kind: e.error.kind, message: e.error.message })
+    Some(UpstreamError {
+        kind: e.error.kind,
+        message: e.error.message,
+    })
 }
 
 #[cfg(test)]

@@ -29,7 +29,13 @@ pub struct Passthrough {
 
 impl Passthrough {
     pub fn new(client_wants_usage: bool) -> Self {
-        Self { client_wants_usage, usage: Usage::default(), content_events: 0, done: false, finished: false }
+        Self {
+            client_wants_usage,
+            usage: Usage::default(),
+            content_events: 0,
+            done: false,
+            finished: false,
+        }
     }
 }
 
@@ -45,8 +51,12 @@ struct Sniff {
 
 /// Whether `data` has `"usage"` followed by something other than `null`.
 fn has_usage_value(data: &[u8]) -> bool {
-    let Some(at) = memmem::find(data, b"\"usage\"") else { return false };
-    let rest = data[at + 7..].iter().skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+    let Some(at) = memmem::find(data, b"\"usage\"") else {
+        return false;
+    };
+    let rest = data[at + 7..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
     !rest.take(4).copied().eq(*b"null")
 }
 
@@ -58,14 +68,19 @@ impl StreamTransform for Passthrough {
             write_event(out, None, "[DONE]");
             return Ok(());
         }
-        if memmem::find(data, b"\"finish_reason\":\"").is_some() || memmem::find(data, b"\"finish_reason\": \"").is_some()
+        if memmem::find(data, b"\"finish_reason\":\"").is_some()
+            || memmem::find(data, b"\"finish_reason\": \"").is_some()
         {
             self.finished = true;
         }
         if has_usage_value(data) || memmem::find(data, b"\"error\"").is_some() {
-            let sniff: Sniff = serde_json::from_slice(data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
+            let sniff: Sniff =
+                serde_json::from_slice(data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
             if let Some(err) = sniff.error {
-                return Err(ProtoError::UpstreamStream { kind: err.kind.unwrap_or_default(), message: err.message });
+                return Err(ProtoError::UpstreamStream {
+                    kind: err.kind.unwrap_or_default(),
+                    message: err.message,
+                });
             }
             if let Some(u) = &sniff.usage {
                 self.usage.merge_max(Usage::from(u));
@@ -107,14 +122,19 @@ mod tests {
     use super::*;
 
     fn ev(data: &str) -> SseEvent {
-        SseEvent { event: None, data: data.to_owned() }
+        SseEvent {
+            event: None,
+            data: data.to_owned(),
+        }
     }
 
     #[test]
     fn usage_value_detection_ignores_null() {
         assert!(!has_usage_value(br#"{"choices":[],"usage":null}"#));
         assert!(!has_usage_value(br#"{"choices":[],"usage" : null}"#));
-        assert!(has_usage_value(br#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+        assert!(has_usage_value(
+            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+        ));
         assert!(!has_usage_value(br#"{"choices":[]}"#));
     }
 
@@ -122,7 +142,11 @@ mod tests {
     fn injected_usage_chunk_is_captured_and_stripped_when_client_did_not_ask() {
         let mut p = Passthrough::new(false);
         let mut out = BytesMut::new();
-        p.on_event(&ev(r#"{"choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"#), &mut out).unwrap();
+        p.on_event(
+            &ev(r#"{"choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"#),
+            &mut out,
+        )
+        .unwrap();
         p.on_event(&ev(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}"#), &mut out)
             .unwrap();
         p.on_event(&ev("[DONE]"), &mut out).unwrap();
@@ -138,14 +162,25 @@ mod tests {
     fn usage_chunk_is_kept_when_client_asked() {
         let mut p = Passthrough::new(true);
         let mut out = BytesMut::new();
-        p.on_event(&ev(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#), &mut out).unwrap();
-        assert!(String::from_utf8(out.to_vec()).unwrap().contains("prompt_tokens"));
+        p.on_event(
+            &ev(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#),
+            &mut out,
+        )
+        .unwrap();
+        assert!(
+            String::from_utf8(out.to_vec())
+                .unwrap()
+                .contains("prompt_tokens")
+        );
     }
 
     #[test]
     fn error_chunk_breaks_the_stream() {
         let mut p = Passthrough::new(false);
-        let err = p.on_event(&ev(r#"{"error":{"message":"boom","type":"server_error"}}"#), &mut BytesMut::new());
+        let err = p.on_event(
+            &ev(r#"{"error":{"message":"boom","type":"server_error"}}"#),
+            &mut BytesMut::new(),
+        );
         assert!(matches!(err, Err(ProtoError::UpstreamStream { .. })));
     }
 
@@ -153,7 +188,11 @@ mod tests {
     fn content_mentioning_error_is_forwarded() {
         let mut p = Passthrough::new(false);
         let mut out = BytesMut::new();
-        p.on_event(&ev(r#"{"choices":[{"index":0,"delta":{"content":"\"error\""}}]}"#), &mut out).unwrap();
+        p.on_event(
+            &ev(r#"{"choices":[{"index":0,"delta":{"content":"\"error\""}}]}"#),
+            &mut out,
+        )
+        .unwrap();
         assert!(!out.is_empty());
         assert!(!p.is_complete());
     }

@@ -5,8 +5,12 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::wire::{Content, ContentPart, ImageUrl, WireRequest, WireResponseFormat, WireRole, WireToolChoice};
-use crate::chat::{ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use super::wire::{
+    Content, ContentPart, ImageUrl, WireRequest, WireResponseFormat, WireRole, WireToolChoice,
+};
+use crate::chat::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+};
 use crate::error::{ProtoError, parse_request};
 use crate::raw::RawObject;
 
@@ -22,10 +26,18 @@ pub struct Inbound {
 /// Reads and validates a client's Chat Completions body.
 pub fn parse(body: Bytes) -> Result<Inbound, ProtoError> {
     let wire: WireRequest = parse_request(&body)?;
-    let include_usage = wire.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
+    let include_usage = wire
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
     let chat = to_canonical(wire)?;
     let raw = RawObject::parse(body)?;
-    Ok(Inbound { chat, raw, include_usage })
+    Ok(Inbound {
+        chat,
+        raw,
+        include_usage,
+    })
 }
 
 /// The body to forward to an OpenAI-family upstream when the client spoke OpenAI too:
@@ -35,7 +47,13 @@ pub fn passthrough_body(raw: &RawObject, stream: bool, upstream_model: &str) -> 
     let model = json_string(upstream_model);
     if stream {
         let options = stream_options_with_usage(raw.get("stream_options"));
-        raw.write(&[("model", model.as_bytes()), ("stream_options", options.as_bytes())], &[])
+        raw.write(
+            &[
+                ("model", model.as_bytes()),
+                ("stream_options", options.as_bytes()),
+            ],
+            &[],
+        )
     } else {
         raw.write(&[("model", model.as_bytes())], &[])
     }
@@ -70,24 +88,36 @@ fn to_canonical(wire: WireRequest) -> Result<ChatRequest, ProtoError> {
         let mut msg = Message::new(role, content);
         msg.name = m.name;
         if role == Role::Tool {
-            msg.tool_call_id = Some(
-                m.tool_call_id
-                    .ok_or_else(|| ProtoError::field(format!("messages[{i}].tool_call_id"), "required for tool messages"))?,
-            );
+            msg.tool_call_id = Some(m.tool_call_id.ok_or_else(|| {
+                ProtoError::field(
+                    format!("messages[{i}].tool_call_id"),
+                    "required for tool messages",
+                )
+            })?);
         }
         if let Some(calls) = m.tool_calls {
             msg.tool_calls = calls
                 .into_iter()
-                .map(|c| ToolCall { id: c.id, name: c.function.name, arguments: c.function.arguments })
+                .map(|c| ToolCall {
+                    id: c.id,
+                    name: c.function.name,
+                    arguments: c.function.arguments,
+                })
                 .collect();
         }
         if role != Role::Assistant && msg.content.is_empty() {
-            return Err(ProtoError::field(format!("messages[{i}].content"), "required for this role"));
+            return Err(ProtoError::field(
+                format!("messages[{i}].content"),
+                "required for this role",
+            ));
         }
         messages.push(msg);
     }
     if messages.is_empty() {
-        return Err(ProtoError::field("messages", "must contain at least one message"));
+        return Err(ProtoError::field(
+            "messages",
+            "must contain at least one message",
+        ));
     }
     if wire.n == Some(0) {
         return Err(ProtoError::field("n", "must be at least 1"));
@@ -99,12 +129,18 @@ fn to_canonical(wire: WireRequest) -> Result<ChatRequest, ProtoError> {
         .enumerate()
         .map(|(i, t)| {
             if t.kind != "function" {
-                return Err(ProtoError::field(format!("tools[{i}].type"), "only \"function\" tools are supported"));
+                return Err(ProtoError::field(
+                    format!("tools[{i}].type"),
+                    "only \"function\" tools are supported",
+                ));
             }
             Ok(Tool {
                 name: t.function.name,
                 description: t.function.description,
-                parameters: t.function.parameters.unwrap_or_else(|| json!({"type":"object","properties":{}})),
+                parameters: t
+                    .function
+                    .parameters
+                    .unwrap_or_else(|| json!({"type":"object","properties":{}})),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -169,7 +205,11 @@ pub struct WriteOptions {
 
 /// Writes a canonical request as an OpenAI Chat Completions body for `upstream_model`.
 /// Streams always ask for usage.
-pub fn write(req: &ChatRequest, upstream_model: &str, opts: WriteOptions) -> Result<Bytes, ProtoError> {
+pub fn write(
+    req: &ChatRequest,
+    upstream_model: &str,
+    opts: WriteOptions,
+) -> Result<Bytes, ProtoError> {
     let body = OutRequest {
         model: upstream_model,
         messages: req.messages.iter().map(out_message).collect(),
@@ -211,7 +251,9 @@ pub fn write(req: &ChatRequest, upstream_model: &str, opts: WriteOptions) -> Res
         stream: req.stream.then_some(true),
         stream_options: req.stream.then(|| json!({"include_usage": true})),
     };
-    serde_json::to_vec(&body).map(Bytes::from).map_err(|e| ProtoError::Unsupported(e.to_string()))
+    serde_json::to_vec(&body)
+        .map(Bytes::from)
+        .map_err(|e| ProtoError::Unsupported(e.to_string()))
 }
 
 fn out_message(m: &Message) -> Value {

@@ -42,7 +42,11 @@ struct WireAnswer {
     role: String,
     #[serde(default)]
     content: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     tool_calls: Vec<WireToolCall>,
 }
 
@@ -82,7 +86,11 @@ impl From<&WireUsage> for Usage {
         Usage {
             input_tokens: u.prompt_tokens,
             output_tokens: u.completion_tokens,
-            cached_input_tokens: u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
+            cached_input_tokens: u
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
         }
     }
 }
@@ -93,8 +101,9 @@ impl From<Usage> for WireUsage {
             prompt_tokens: u.input_tokens,
             completion_tokens: u.output_tokens,
             total_tokens: u.total(),
-            prompt_tokens_details: (u.cached_input_tokens > 0)
-                .then_some(PromptDetails { cached_tokens: Some(u.cached_input_tokens) }),
+            prompt_tokens_details: (u.cached_input_tokens > 0).then_some(PromptDetails {
+                cached_tokens: Some(u.cached_input_tokens),
+            }),
         }
     }
 }
@@ -136,7 +145,11 @@ pub fn parse(body: &[u8]) -> Result<ChatResponse, ProtoError> {
                     .message
                     .tool_calls
                     .into_iter()
-                    .map(|t| ToolCall { id: t.id, name: t.function.name, arguments: t.function.arguments })
+                    .map(|t| ToolCall {
+                        id: t.id,
+                        name: t.function.name,
+                        arguments: t.function.arguments,
+                    })
                     .collect(),
                 finish_reason: c.finish_reason.as_deref().map(finish_reason),
             })
@@ -177,11 +190,16 @@ pub fn write(resp: &ChatResponse) -> Bytes {
                         .map(|t| WireToolCall {
                             id: t.id.clone(),
                             kind: "function".to_owned(),
-                            function: WireFunctionCall { name: t.name.clone(), arguments: t.arguments.clone() },
+                            function: WireFunctionCall {
+                                name: t.name.clone(),
+                                arguments: t.arguments.clone(),
+                            },
                         })
                         .collect(),
                 },
-                finish_reason: Some(finish_reason_str(c.finish_reason.unwrap_or(FinishReason::Stop)).to_owned()),
+                finish_reason: Some(
+                    finish_reason_str(c.finish_reason.unwrap_or(FinishReason::Stop)).to_owned(),
+                ),
             })
             .collect(),
         usage: Some(resp.usage.into()),
@@ -193,5 +211,9 @@ pub fn write(resp: &ChatResponse) -> Bytes {
 /// OpenAI ids start with `chatcmpl-`; ids from other families are prefixed so clients that
 /// check the prefix stay happy.
 pub fn completion_id(id: &str) -> String {
-    if id.starts_with("chatcmpl-") { id.to_owned() } else { format!("chatcmpl-{id}") }
+    if id.starts_with("chatcmpl-") {
+        id.to_owned()
+    } else {
+        format!("chatcmpl-{id}")
+    }
 }

@@ -81,13 +81,20 @@ impl StreamDecoder for Decoder {
             self.done = true;
             return Ok(());
         }
-        let chunk: InChunk = serde_json::from_str(&event.data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
+        let chunk: InChunk = serde_json::from_str(&event.data)
+            .map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
         if let Some(err) = chunk.error {
-            return Err(ProtoError::UpstreamStream { kind: err.kind.unwrap_or_default(), message: err.message });
+            return Err(ProtoError::UpstreamStream {
+                kind: err.kind.unwrap_or_default(),
+                message: err.message,
+            });
         }
         if !self.started {
             self.started = true;
-            out.push(StreamEvent::Start { id: chunk.id, model: chunk.model });
+            out.push(StreamEvent::Start {
+                id: chunk.id,
+                model: chunk.model,
+            });
         }
         for choice in chunk.choices {
             let c = choice.index;
@@ -102,16 +109,28 @@ impl StreamDecoder for Decoder {
                     };
                     if let Some(id) = call.id {
                         let name = name.unwrap_or_default();
-                        out.push(StreamEvent::ToolCallStart { choice: c, index: call.index, id, name });
+                        out.push(StreamEvent::ToolCallStart {
+                            choice: c,
+                            index: call.index,
+                            id,
+                            name,
+                        });
                     }
                     if let Some(arguments) = arguments.filter(|a| !a.is_empty()) {
-                        out.push(StreamEvent::ToolCallArgs { choice: c, index: call.index, arguments });
+                        out.push(StreamEvent::ToolCallArgs {
+                            choice: c,
+                            index: call.index,
+                            arguments,
+                        });
                     }
                 }
             }
             if let Some(reason) = choice.finish_reason {
                 self.finished = true;
-                out.push(StreamEvent::Finish { choice: c, reason: finish_reason(&reason) });
+                out.push(StreamEvent::Finish {
+                    choice: c,
+                    reason: finish_reason(&reason),
+                });
             }
         }
         if let Some(usage) = chunk.usage {
@@ -187,7 +206,14 @@ pub struct Encoder {
 impl Encoder {
     /// `include_usage`: the client asked for the trailing usage chunk.
     pub fn new(model: String, created: u64, include_usage: bool) -> Self {
-        Self { id: String::new(), model, created, include_usage, usage: None, announced: Vec::new() }
+        Self {
+            id: String::new(),
+            model,
+            created,
+            include_usage,
+            usage: None,
+            announced: Vec::new(),
+        }
     }
 
     fn chunk(&self, out: &mut BytesMut, choices: &[OutChoice<'_>], usage: Option<WireUsage>) {
@@ -207,8 +233,20 @@ impl Encoder {
     fn announce(&mut self, choice: u32, out: &mut BytesMut) {
         if !self.announced.contains(&choice) {
             self.announced.push(choice);
-            let delta = OutDelta { role: Some("assistant"), content: Some(""), tool_calls: None };
-            self.chunk(out, &[OutChoice { index: choice, delta, finish_reason: None }], None);
+            let delta = OutDelta {
+                role: Some("assistant"),
+                content: Some(""),
+                tool_calls: None,
+            };
+            self.chunk(
+                out,
+                &[OutChoice {
+                    index: choice,
+                    delta,
+                    finish_reason: None,
+                }],
+                None,
+            );
         }
     }
 }
@@ -228,31 +266,77 @@ impl StreamEncoder for Encoder {
                 self.usage.get_or_insert_with(Usage::default).merge_max(*u);
                 return;
             }
-            StreamEvent::Text { choice, text } => {
-                (*choice, OutDelta { content: Some(text), ..OutDelta::default() }, None)
-            }
-            StreamEvent::ToolCallStart { choice, index, id, name } => {
+            StreamEvent::Text { choice, text } => (
+                *choice,
+                OutDelta {
+                    content: Some(text),
+                    ..OutDelta::default()
+                },
+                None,
+            ),
+            StreamEvent::ToolCallStart {
+                choice,
+                index,
+                id,
+                name,
+            } => {
                 let call = OutToolCall {
                     index: *index,
                     id: Some(id),
                     kind: Some("function"),
-                    function: OutFunction { name: Some(name), arguments: "" },
+                    function: OutFunction {
+                        name: Some(name),
+                        arguments: "",
+                    },
                 };
-                (*choice, OutDelta { tool_calls: Some([call]), ..OutDelta::default() }, None)
+                (
+                    *choice,
+                    OutDelta {
+                        tool_calls: Some([call]),
+                        ..OutDelta::default()
+                    },
+                    None,
+                )
             }
-            StreamEvent::ToolCallArgs { choice, index, arguments } => {
+            StreamEvent::ToolCallArgs {
+                choice,
+                index,
+                arguments,
+            } => {
                 let call = OutToolCall {
                     index: *index,
                     id: None,
                     kind: None,
-                    function: OutFunction { name: None, arguments },
+                    function: OutFunction {
+                        name: None,
+                        arguments,
+                    },
                 };
-                (*choice, OutDelta { tool_calls: Some([call]), ..OutDelta::default() }, None)
+                (
+                    *choice,
+                    OutDelta {
+                        tool_calls: Some([call]),
+                        ..OutDelta::default()
+                    },
+                    None,
+                )
             }
-            StreamEvent::Finish { choice, reason } => (*choice, OutDelta::default(), Some(finish_reason_str(*reason))),
+            StreamEvent::Finish { choice, reason } => (
+                *choice,
+                OutDelta::default(),
+                Some(finish_reason_str(*reason)),
+            ),
         };
         self.announce(choice, out);
-        self.chunk(out, &[OutChoice { index: choice, delta, finish_reason: finish }], None);
+        self.chunk(
+            out,
+            &[OutChoice {
+                index: choice,
+                delta,
+                finish_reason: finish,
+            }],
+            None,
+        );
     }
 
     fn finish(&mut self, out: &mut BytesMut) {
@@ -266,7 +350,11 @@ impl StreamEncoder for Encoder {
     /// OpenAI's own streams report a failure as a chunk holding only `error`; the official
     /// SDKs raise it as an API error. No `[DONE]` follows.
     fn fail(&mut self, failure: &StreamFailure, out: &mut BytesMut) {
-        let kind = if failure.timeout { "timeout" } else { "server_error" };
+        let kind = if failure.timeout {
+            "timeout"
+        } else {
+            "server_error"
+        };
         let body = serde_json::json!({"error": {"message": failure.message, "type": kind, "param": null, "code": null}});
         write_event(out, None, &body.to_string());
     }

@@ -90,12 +90,22 @@ pub enum Content {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentPart {
-    Text { text: String },
-    ImageUrl { image_url: ImageUrl },
+    Text {
+        text: String,
+    },
+    ImageUrl {
+        image_url: ImageUrl,
+    },
     /// Kept so that a request carrying it parses; rejected only where it cannot be sent.
-    InputAudio { input_audio: Value },
-    File { file: Value },
-    Refusal { refusal: String },
+    InputAudio {
+        input_audio: Value,
+    },
+    File {
+        file: Value,
+    },
+    Refusal {
+        refusal: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -226,7 +236,9 @@ impl<'de> Deserialize<'de> for WireToolChoice {
         impl<'de> Visitor<'de> for V {
             type Value = WireToolChoice;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#""auto", "none", "required" or {"type":"function","function":{"name":...}}"#)
+                f.write_str(
+                    r#""auto", "none", "required" or {"type":"function","function":{"name":...}}"#,
+                )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<WireToolChoice, E> {
                 match s {
@@ -244,7 +256,8 @@ impl<'de> Deserialize<'de> for WireToolChoice {
                         }
                     }
                 }
-                name.map(WireToolChoice::Function).ok_or_else(|| de::Error::missing_field("function"))
+                name.map(WireToolChoice::Function)
+                    .ok_or_else(|| de::Error::missing_field("function"))
             }
         }
         d.deserialize_any(V)

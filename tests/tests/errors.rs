@@ -1,0 +1,333 @@
+//! Bad input and broken upstreams get a clear error in the shape of the API called.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use mock_provider::FaultRule;
+use serde_json::{Value, json};
+use switchboard_tests::{Harness, KEY_A, KEY_LIMITED};
+
+fn chat(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})
+}
+
+fn assert_openai_error(v: &Value, kind: &str) {
+    assert_eq!(v["error"]["type"], kind, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+    for member in ["param", "code"] {
+        assert!(v["error"].get(member).is_some(), "{member} missing: {v}");
+    }
+}
+
+fn assert_anthropic_error(v: &Value, kind: &str) {
+    assert_eq!(v["type"], "error", "{v}");
+    assert_eq!(v["error"]["type"], kind, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_in_each_apis_shape() {
+    let h = Harness::start().await;
+    let r = h
+        .post_raw(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001")],
+            Bytes::from("{\"model\": "),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_openai_error(&r.json(), "invalid_request_error");
+    let r = h
+        .post_raw(
+            "/v1/messages",
+            &[("x-api-key", KEY_A), ("anthropic-version", "2023-06-01")],
+            Bytes::from("not json"),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_anthropic_error(&r.json(), "invalid_request_error");
+}
+
+#[tokio::test]
+async fn wrong_field_types_are_a_400_naming_the_field() {
+    let h = Harness::start().await;
+    let r = h
+        .post(
+            "/v1/chat/completions",
+            KEY_A,
+            json!({"model": "gpt", "messages": [{"role": "user", "content": 42}]}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["error"]["param"], "messages[0].content", "{v}");
+    let r = h
+        .post_anthropic(
+            KEY_A,
+            json!({"model": "claude", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_tokens"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(h.mock.calls(), 0, "nothing invalid reaches the upstream");
+}
+
+#[tokio::test]
+async fn missing_and_unknown_keys_are_a_401() {
+    let h = Harness::start().await;
+    let r = h
+        .post_raw(
+            "/v1/chat/completions",
+            &[],
+            Bytes::from(chat("gpt").to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_openai_error(&r.json(), "authentication_error");
+    let r = h
+        .post("/v1/chat/completions", "sk-not-a-key", chat("gpt"))
+        .await;
+    assert_eq!(r.status, 401);
+    let r = h
+        .post_anthropic(
+            "sk-not-a-key",
+            json!({"model": "claude", "max_tokens": 5, "messages": []}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_anthropic_error(&r.json(), "authentication_error");
+}
+
+#[tokio::test]
+async fn unknown_models_are_a_404_and_forbidden_ones_a_403() {
+    let h = Harness::start().await;
+    let r = h
+        .post("/v1/chat/completions", KEY_A, chat("no-such-model"))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["param"], "model");
+    let r = h
+        .post("/v1/chat/completions", KEY_A, chat("switched-off"))
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.text().contains("SWITCHBOARD_TEST_NEVER_SET is not set"),
+        "{}",
+        r.text()
+    );
+    let r = h
+        .post("/v1/chat/completions", KEY_LIMITED, chat("claude"))
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_LIMITED, chat("gpt"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_a_413() {
+    let h = Harness::builder()
+        .configure(|c| c.server.max_body_bytes = 1024)
+        .start()
+        .await;
+    let big = json!({"model": "gpt", "messages": [{"role": "user", "content": "x".repeat(4096)}]});
+    let r = h.post("/v1/chat/completions", KEY_A, big).await;
+    assert_eq!(r.status, 413);
+    assert_openai_error(&r.json(), "invalid_request_error");
+    assert_eq!(h.mock.calls(), 0);
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_A, chat("gpt"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn upstream_failures_map_to_502_503_504_and_pass_429_retry_after() {
+    let h = Harness::builder()
+        .configure(|c| {
+            c.providers
+                .get_mut("mock-openai")
+                .unwrap()
+                .first_byte_timeout = Duration::from_millis(300)
+        })
+        .start()
+        .await;
+    let cases: &[(&str, u16, &str)] = &[
+        ("status=500", 502, "server_error"),
+        ("status=503", 503, "server_error"),
+        ("status=429;retry-after=7", 429, "rate_limit_error"),
+        ("status=400", 400, "invalid_request_error"),
+        ("hang", 504, "timeout"),
+        ("bad-json", 502, "server_error"),
+        ("cut-after=2", 502, "server_error"),
+    ];
+    for (fault, status, kind) in cases {
+        h.mock
+            .add_fault(FaultRule::new(*fault).model("mock-gpt").times(1));
+        let r = h.post("/v1/chat/completions", KEY_A, chat("gpt")).await;
+        assert_eq!(r.status.as_u16(), *status, "{fault}: {}", r.text());
+        assert_openai_error(&r.json(), kind);
+        if fault.contains("retry-after") {
+            assert_eq!(r.header("retry-after"), Some("7"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn provider_keys_never_appear_in_error_bodies() {
+    let h = Harness::start().await;
+    h.mock.add_fault(FaultRule::new("status=401").times(4));
+    for alias in ["gpt", "azure-gpt", "claude", "gemini"] {
+        let r = h.post("/v1/chat/completions", KEY_A, chat(alias)).await;
+        assert_eq!(r.status, 502, "{alias}");
+        let body = r.text();
+        for secret in [
+            "sk-provider-openai-secret",
+            "azure-provider-secret",
+            "sk-ant-provider-secret",
+            "gemini-provider-secret",
+        ] {
+            assert!(!body.contains(secret), "{alias}: {body}");
+        }
+        assert!(body.contains("credentials"), "{alias}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_ends_with_an_error_event_in_each_shape() {
+    let h = Harness::start().await;
+    for alias in ["gpt", "claude", "gemini"] {
+        h.mock.add_fault(FaultRule::new("cut-after=3").times(1));
+        let mut body = chat(alias);
+        body["stream"] = json!(true);
+        let events = h
+            .stream(
+                "/v1/chat/completions",
+                &[("authorization", "Bearer sk-test-acme-0001")],
+                body,
+            )
+            .await
+            .rest()
+            .await;
+        let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+        assert!(last["error"]["message"].is_string(), "{alias}: {events:?}");
+        assert!(
+            !events.iter().any(|e| e == "[DONE]"),
+            "{alias}: a broken stream must not claim success"
+        );
+        let text: String = events
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert!(
+            !text.is_empty(),
+            "{alias}: chunks before the cut were forwarded"
+        );
+    }
+    h.mock.add_fault(FaultRule::new("cut-after=3").times(1));
+    let body = json!({"model": "claude", "max_tokens": 16, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let r = h
+        .post_raw(
+            "/v1/messages",
+            &[("x-api-key", KEY_A)],
+            body.to_string().into(),
+        )
+        .await;
+    let events = switchboard_tests::client::sse_events(&r.text());
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name.as_deref(), Some("error"), "{events:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(data).unwrap()["type"],
+        "error"
+    );
+}
+
+#[tokio::test]
+async fn garbage_from_the_upstream_stream_ends_with_an_error_event() {
+    let h = Harness::start().await;
+    for fault in ["bad-sse", "bad-json"] {
+        h.mock.add_fault(FaultRule::new(fault).times(1));
+        let mut body = chat("gemini");
+        body["stream"] = json!(true);
+        let events = h
+            .stream(
+                "/v1/chat/completions",
+                &[("authorization", "Bearer sk-test-acme-0001")],
+                body,
+            )
+            .await
+            .rest()
+            .await;
+        let last: Value = serde_json::from_str(events.last().unwrap()).unwrap_or(Value::Null);
+        assert!(last["error"]["message"].is_string(), "{fault}: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_silent_upstream_stream_times_out_instead_of_hanging_the_client() {
+    let h = Harness::builder()
+        .configure(|c| {
+            c.providers
+                .get_mut("mock-openai")
+                .unwrap()
+                .stream_idle_timeout = Duration::from_millis(300)
+        })
+        .start()
+        .await;
+    h.mock.add_fault(FaultRule::new("hang-after=2").times(1));
+    let mut body = chat("gpt");
+    body["stream"] = json!(true);
+    let events = h
+        .stream(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001")],
+            body,
+        )
+        .await
+        .rest()
+        .await;
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["type"], "timeout", "{events:?}");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_a_404() {
+    let h = Harness::start().await;
+    let r = h
+        .get(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let r = h.post("/v2/nothing", KEY_A, json!({})).await;
+    assert_eq!(r.status, 404);
+    assert_openai_error(&r.json(), "invalid_request_error");
+}
