@@ -35,6 +35,7 @@ pub struct RunningServer {
     pub gateway: Arc<Gateway>,
     ready: Arc<Readiness>,
     shutdown: watch::Sender<bool>,
+    admin_shutdown: watch::Sender<bool>,
     client: JoinHandle<()>,
     admin: JoinHandle<()>,
 }
@@ -64,18 +65,15 @@ impl RunningServer {
                 source,
             })?;
         let (shutdown, rx) = watch::channel(false);
+        let (admin_shutdown, admin_rx) = watch::channel(false);
         let ready = Arc::new(Readiness::default());
         ready.set(true);
-        let client = tokio::spawn(listener::run(
-            client_listener,
-            Arc::clone(&gateway),
-            rx.clone(),
-        ));
+        let client = tokio::spawn(listener::run(client_listener, Arc::clone(&gateway), rx));
         let admin = tokio::spawn(admin::run(
             admin_listener,
             Arc::clone(&gateway),
             Arc::clone(&ready),
-            rx,
+            admin_rx,
         ));
         tracing::info!(%addr, %admin_addr, "switchboard serving");
         Ok(RunningServer {
@@ -84,17 +82,21 @@ impl RunningServer {
             gateway,
             ready,
             shutdown,
+            admin_shutdown,
             client,
             admin,
         })
     }
 
     /// Graceful shutdown: readiness turns false, the listener stops accepting, in-flight
-    /// requests and streams finish (up to `server.shutdown_grace`), then it returns.
+    /// requests and streams finish (up to `server.shutdown_grace`), then it returns. The
+    /// admin listener stays up until the drain is over, so a load balancer keeps seeing
+    /// `/readyz` answer 503 rather than a refused connection.
     pub async fn shutdown(self) {
         self.ready.set(false);
         let _ = self.shutdown.send(true);
         let _ = self.client.await;
+        let _ = self.admin_shutdown.send(true);
         let _ = self.admin.await;
         tracing::info!("switchboard stopped");
     }
