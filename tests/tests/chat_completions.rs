@@ -265,3 +265,36 @@ async fn the_offline_model_answers_complete_and_streamed() {
         "the offline model makes no upstream call"
     );
 }
+
+#[tokio::test]
+async fn stream_chunks_reach_the_client_while_the_upstream_is_still_generating() {
+    let h = Harness::start().await;
+    for alias in CHAT_ALIASES {
+        // The upstream sends three chunks and then never finishes: whatever reaches the
+        // client was forwarded as it arrived, not after the end of the stream.
+        h.mock
+            .add_fault(mock_provider::FaultRule::new("hang-after=3").times(1));
+        let mut body = ask(alias);
+        body["stream"] = json!(true);
+        let mut s = h.stream("/v1/chat/completions", &bearer(), body).await;
+        let mut text = String::new();
+        while text.split_whitespace().count() < 3 {
+            let data = s
+                .next_data()
+                .await
+                .unwrap_or_else(|| panic!("{alias}: stream ended early"));
+            let chunk: Value = serde_json::from_str(&data).unwrap();
+            text.push_str(
+                chunk["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .unwrap_or(""),
+            );
+        }
+        assert_eq!(
+            h.mock.hanging(),
+            1,
+            "{alias}: the upstream is still mid-stream"
+        );
+        drop(s);
+    }
+}

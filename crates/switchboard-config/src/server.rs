@@ -35,8 +35,8 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 10 * 1024 * 1024,
             max_connections: 10_000,
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(120),
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
             shutdown_grace: Duration::from_secs(30),
         }
     }

@@ -30,6 +30,20 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// `text` with this provider's key and secret header values replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        let secrets = self.api_key.iter().map(|k| k.expose().to_owned()).chain(
+            self.headers
+                .iter()
+                .filter_map(|(_, v)| v.to_str().ok().map(str::to_owned)),
+        );
+        for secret in secrets.filter(|s| s.len() >= 4) {
+            out = out.replace(&secret, "***");
+        }
+        out
+    }
+
     /// Sends a request built by this provider's adapter.
     pub async fn send(
         &self,
@@ -179,5 +193,61 @@ impl Catalog {
                 .is_none()
                 .then_some((name.as_str(), a.owned_by.as_str()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const CONFIG: &str = r#"
+[providers.p]
+kind = "openai-compatible"
+base_url = "http://127.0.0.1:1/v1"
+api_key = "sk-very-secret-123"
+headers = { "x-proxy-auth" = "proxy-token-456" }
+
+[providers.off]
+kind = "openai"
+api_key = "${NEVER_SET_IN_TESTS}"
+
+[models.m]
+deployments = [{ provider = "p", model = "up" }]
+
+[models.dark]
+deployments = [{ provider = "off", model = "x" }]
+"#;
+
+    fn catalog() -> Catalog {
+        let config = Config::from_toml(Path::new("t.toml"), CONFIG, &|_| None).unwrap();
+        Catalog::from_config(&config).unwrap()
+    }
+
+    #[test]
+    fn provider_secrets_are_masked_in_messages() {
+        let c = catalog();
+        let Lookup::Live(d) = c.lookup("m") else {
+            panic!("m is live")
+        };
+        let masked = d[0]
+            .provider
+            .redact("bad key sk-very-secret-123 via proxy-token-456");
+        assert_eq!(masked, "bad key *** via ***");
+    }
+
+    #[test]
+    fn aliases_resolve_to_live_unavailable_or_unknown() {
+        let c = catalog();
+        assert!(matches!(c.lookup("m"), Lookup::Live(d) if d[0].model == "up"));
+        assert!(
+            matches!(c.lookup("dark"), Lookup::Unavailable(r) if r.contains("NEVER_SET_IN_TESTS"))
+        );
+        assert!(matches!(c.lookup("nope"), Lookup::Unknown));
+        assert_eq!(
+            c.live_models().map(|(a, _)| a).collect::<Vec<_>>(),
+            vec!["m"]
+        );
     }
 }

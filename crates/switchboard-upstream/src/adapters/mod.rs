@@ -85,13 +85,17 @@ impl Deployment {
         Box::new(Translate::new(decoder, client_encoder(call, &self.model)))
     }
 
-    /// Reads a provider's error body, in whichever family it speaks.
+    /// Reads a provider's error body, in whichever family it speaks. Any of this
+    /// provider's secrets the message echoes (some providers quote the key they refused)
+    /// are masked before the message goes anywhere.
     pub fn read_error(&self, body: &[u8]) -> Option<ProviderError> {
-        match self.provider.kind.wire()? {
+        let mut err = match self.provider.kind.wire()? {
             Wire::OpenAi => oai::error::parse(body),
             Wire::Anthropic => ant::error::parse(body),
             Wire::Gemini => gem::error::parse(body),
-        }
+        }?;
+        err.message = self.provider.redact(&err.message);
+        Some(err)
     }
 
     /// The HTTP request for an embeddings call.
