@@ -4,69 +4,14 @@
 //! (review the diff before keeping it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use serde_json::{Value, json};
+use common::{canonical_request, event_json, json_body};
+use serde_json::Value;
 use switchboard_proto::anthropic;
-use switchboard_proto::chat::{ChatRequest, ChatResponse};
+use switchboard_proto::chat::ChatResponse;
 use switchboard_proto::sse::SseParser;
-use switchboard_proto::stream::{StreamDecoder, StreamEvent};
-
-fn dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/anthropic")
-        .join(kind)
-}
-
-/// Runs `translate` over every `*.<input>` file in `kind`, comparing with `*.<expected>`.
-fn golden(kind: &str, input: &str, expected: &str, translate: impl Fn(&[u8]) -> Value) {
-    let mut cases = 0;
-    for entry in std::fs::read_dir(dir(kind)).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        let Some(case) = name.strip_suffix(&format!(".{input}")) else {
-            continue;
-        };
-        cases += 1;
-        let actual = translate(&std::fs::read(&path).unwrap());
-        let expected_path = dir(kind).join(format!("{case}.{expected}"));
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(
-                &expected_path,
-                serde_json::to_string_pretty(&actual).unwrap() + "\n",
-            )
-            .unwrap();
-            continue;
-        }
-        let want: Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
-        assert_eq!(
-            actual,
-            want,
-            "{kind}/{case}: got\n{}",
-            serde_json::to_string_pretty(&actual).unwrap()
-        );
-    }
-    assert!(cases > 0, "no golden cases in {kind}");
-}
-
-/// A canonical request from a golden file, where omitted fields take their defaults.
-fn canonical_request(body: &[u8]) -> ChatRequest {
-    let mut value: Value = serde_json::from_slice(body).unwrap();
-    let mut full = serde_json::to_value(ChatRequest::default()).unwrap();
-    let message = json!({"content": [], "tool_calls": [], "tool_call_id": null, "is_error": false, "name": null});
-    for m in value["messages"].as_array_mut().unwrap() {
-        let mut filled = message.clone();
-        filled
-            .as_object_mut()
-            .unwrap()
-            .extend(m.as_object().unwrap().clone());
-        *m = filled;
-    }
-    full.as_object_mut()
-        .unwrap()
-        .extend(value.as_object().unwrap().clone());
-    serde_json::from_value(full).unwrap()
-}
+use switchboard_proto::stream::StreamDecoder;
 
 /// `created` is the time of reading; zeroed so expectations stay fixed.
 fn without_created(mut response: ChatResponse) -> Value {
@@ -74,34 +19,8 @@ fn without_created(mut response: ChatResponse) -> Value {
     serde_json::to_value(response).unwrap()
 }
 
-fn json_body(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap()
-}
-
-fn event_json(event: &StreamEvent) -> Value {
-    match event {
-        StreamEvent::Start { id, model } => json!({"start": {"id": id, "model": model}}),
-        StreamEvent::Text { choice, text } => json!({"text": {"choice": choice, "text": text}}),
-        StreamEvent::ToolCallStart {
-            choice,
-            index,
-            id,
-            name,
-        } => {
-            json!({"tool_call_start": {"choice": choice, "index": index, "id": id, "name": name}})
-        }
-        StreamEvent::ToolCallArgs {
-            choice,
-            index,
-            arguments,
-        } => {
-            json!({"tool_call_args": {"choice": choice, "index": index, "arguments": arguments}})
-        }
-        StreamEvent::Finish { choice, reason } => {
-            json!({"finish": {"choice": choice, "reason": reason}})
-        }
-        StreamEvent::Usage(usage) => json!({"usage": usage}),
-    }
+fn golden(kind: &str, input: &str, expected: &str, translate: impl Fn(&[u8]) -> Value) {
+    common::golden("anthropic", kind, input, expected, translate);
 }
 
 #[test]
