@@ -186,3 +186,32 @@ fn invented_call_ids_round_trip_to_function_names() {
         .collect();
     assert_eq!(names, vec!["get_weather", "get_time", "ping"]);
 }
+
+#[test]
+fn a_thought_signature_rides_in_the_call_id_and_goes_back_on_the_call() {
+    let answer = br#"{"candidates":[{"content":{"role":"model","parts":[
+        {"functionCall":{"name":"get_weather","args":{"query":"Paris"}},"thoughtSignature":"c2lnbmF0dXJl"}
+    ]},"finishReason":"STOP","index":0}]}"#;
+    let parsed = switchboard_proto::gemini::response::parse(answer).unwrap();
+    let call = parsed.choices[0].tool_calls[0].clone();
+    assert!(call.id.ends_with("~ts~c2lnbmF0dXJl"), "{}", call.id);
+
+    // The client echoes the id in its history and tool result; the signature goes back.
+    let mut assistant = Message::new(Role::Assistant, vec![]);
+    assistant.tool_calls = vec![call.clone()];
+    let mut result = Message::text(Role::Tool, "sunny");
+    result.tool_call_id = Some(call.id.clone());
+    let req = ChatRequest {
+        messages: vec![Message::text(Role::User, "weather?"), assistant, result],
+        ..ChatRequest::default()
+    };
+    let body: serde_json::Value =
+        serde_json::from_slice(&gemini::request::write(&req).unwrap()).unwrap();
+    let model_part = &body["contents"][1]["parts"][0];
+    assert_eq!(model_part["thoughtSignature"], "c2lnbmF0dXJl");
+    assert_eq!(model_part["functionCall"]["name"], "get_weather");
+    assert_eq!(
+        body["contents"][2]["parts"][0]["functionResponse"]["name"],
+        "get_weather"
+    );
+}

@@ -13,6 +13,12 @@
 //! streamed). The numbers repeat from one answer to the next, which is harmless going back
 //! to Gemini: [`request::write`] resolves each tool result to the nearest earlier call with
 //! that id. A `functionCall.id`, where a Gemini surface does send one, is used instead.
+//!
+//! Gemini 3 models also attach a `thoughtSignature` to each function call and refuse the
+//! next turn unless it comes back on that call. Clients of other families have nowhere to
+//! keep it but the call id, which every client echoes in its tool result and assistant
+//! history; so the signature rides in the id after [`SIGNATURE_MARK`] and is split off
+//! again when the history is written back to Gemini.
 
 pub mod embeddings;
 pub mod error;
@@ -42,11 +48,24 @@ pub(crate) fn finish_reason_of(reason: &str, made_calls: bool) -> FinishReason {
     }
 }
 
-/// The id given to the `n`th function call of an answer that carries none.
-pub(crate) fn call_id(given: Option<String>, n: u32) -> String {
-    given
+/// Separates a call id from the thought signature carried in it.
+pub const SIGNATURE_MARK: &str = "~ts~";
+
+/// The id given to the `n`th function call of an answer (Gemini's own id if it sent one),
+/// with the call's thought signature appended when there is one.
+pub(crate) fn call_id(given: Option<String>, n: u32, signature: Option<&str>) -> String {
+    let id = given
         .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| format!("call_{n}"))
+        .unwrap_or_else(|| format!("call_{n}"));
+    match signature.filter(|s| !s.is_empty()) {
+        Some(sig) => format!("{id}{SIGNATURE_MARK}{sig}"),
+        None => id,
+    }
+}
+
+/// The thought signature carried in a call id, if any.
+pub(crate) fn signature_of(call_id: &str) -> Option<&str> {
+    call_id.split_once(SIGNATURE_MARK).map(|(_, sig)| sig)
 }
 
 /// An id for an answer without `responseId` (older models, some proxies).

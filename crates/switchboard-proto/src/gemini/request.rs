@@ -164,6 +164,7 @@ fn model_parts(i: usize, message: &Message) -> Result<Vec<Part>, ProtoError> {
         };
         out.push(Part {
             function_call: Some(function_call),
+            thought_signature: super::signature_of(&call.id).map(str::to_owned),
             ..Part::default()
         });
     }

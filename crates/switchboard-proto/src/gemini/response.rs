@@ -68,11 +68,12 @@ fn choice(position: usize, candidate: Candidate, calls: &mut u32) -> Choice {
             text.get_or_insert_with(String::new).push_str(&t);
         }
         if let Some(call) = part.function_call {
+            let signature = part.thought_signature.as_deref();
             let arguments = call
                 .args
                 .map_or_else(|| "{}".to_owned(), |args| args.to_string());
             tool_calls.push(ToolCall {
-                id: super::call_id(call.id, *calls),
+                id: super::call_id(call.id, *calls, signature),
                 name: call.name,
                 arguments,
             });

@@ -88,7 +88,7 @@ impl StreamDecoder for Decoder {
                     out.push(StreamEvent::Text { choice, text });
                 }
                 if let Some(call) = part.function_call {
-                    let id = super::call_id(call.id, self.calls);
+                    let id = super::call_id(call.id, self.calls, part.thought_signature.as_deref());
                     self.calls += 1;
                     let state = self.candidate(choice);
                     let index = state.calls;

@@ -46,6 +46,10 @@ pub struct Part {
     pub function_call: Option<FunctionCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_response: Option<FunctionResponse>,
+    /// Opaque token Gemini 3 attaches to a function call and requires back, on the same
+    /// part, when the conversation continues (see [`super::call_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought_signature: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
