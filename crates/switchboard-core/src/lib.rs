@@ -5,13 +5,19 @@
 //!
 //! - [`usage`]: token counts of one call ([`Usage`]), captured from every upstream answer.
 //! - [`wire`]: the protocol families a request can arrive in or leave in ([`Wire`]).
+//! - [`money`]: [`Money`], integer nano-dollars; [`price`]: [`Price`] per million tokens
+//!   and the cost of a call.
 //! - [`id`]: request ids ([`RequestId`]) that tie a response header, a log line and an
 //!   audit record together.
 
 pub mod id;
+pub mod money;
+pub mod price;
 pub mod usage;
 pub mod wire;
 
 pub use id::RequestId;
+pub use money::Money;
+pub use price::Price;
 pub use usage::Usage;
 pub use wire::Wire;
