@@ -45,6 +45,8 @@ impl HarnessBuilder {
         let text = format!("{BASE}\n{}", self.extra_toml).replace("{MOCK}", &mock.url());
         let mut config = Config::from_toml(Path::new("harness.toml"), &text, &|_| None)
             .unwrap_or_else(|e| panic!("{e}"));
+        let data = tempfile::tempdir().expect("temp dir");
+        config.server.data_dir = data.path().to_owned();
         for f in self.configure {
             f(&mut config);
         }
@@ -54,6 +56,7 @@ impl HarnessBuilder {
             gateway,
             mock,
             client: client::http1(),
+            data,
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct Harness {
     /// `http://127.0.0.1:PORT` of the gateway's client API.
     pub base: String,
     pub client: HttpClient,
+    /// The node's data directory (audit log, admin state), removed when the harness drops.
+    pub data: tempfile::TempDir,
 }
 
 impl Harness {

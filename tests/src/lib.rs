@@ -1,7 +1,7 @@
 //! End-to-end test harness: a real Switchboard node and a real mock provider, talking
 //! over loopback sockets bound to port 0.
 //!
-//! ```ignore
+//! ```text
 //! let h = Harness::builder().configure(|c| c.server.max_body_bytes = 1024).start().await;
 //! let r = h.post("/v1/chat/completions", KEY_A, json!({...})).await;
 //! assert_eq!(r.status, 200);

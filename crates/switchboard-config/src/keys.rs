@@ -23,6 +23,13 @@ pub struct KeyConfig {
     /// Aliases this key may call; empty or `["*"]` means all.
     #[serde(default)]
     pub models: Vec<String>,
+    /// `2027-01-01T00:00:00Z`: refused from then on.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub quotas: Vec<crate::policy::QuotaConfig>,
 }
 
 impl KeyConfig {
@@ -35,6 +42,24 @@ impl KeyConfig {
         let mut out = [0u8; 32];
         hex::decode_to_slice(hex_digest, &mut out).ok()?;
         Some(out)
+    }
+}
+
+impl KeyConfig {
+    /// The key's id in the ledger and the audit log: its name, or a prefix of its digest.
+    pub fn id(&self) -> String {
+        match (&self.name, self.digest()) {
+            (Some(name), _) => name.clone(),
+            (None, Some(d)) => format!("key-{}", hex::encode(&d[..6])),
+            (None, None) => "key-invalid".to_owned(),
+        }
+    }
+
+    /// Expiry in unix milliseconds, if set (validated at load).
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        self.expires_at
+            .as_deref()
+            .and_then(switchboard_core::time::parse_rfc3339)
     }
 }
 

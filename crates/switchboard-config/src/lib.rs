@@ -12,11 +12,14 @@
 //! Every error is a [`ConfigError`] naming the file, the key and why. Secrets are held in
 //! [`Secret`], whose `Debug` never shows them.
 
+pub mod audit;
 pub mod duration;
 pub mod env;
 pub mod error;
 pub mod keys;
 pub mod models;
+pub mod policy;
+pub mod prices;
 pub mod providers;
 pub mod secret;
 pub mod server;
@@ -27,9 +30,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use audit::AuditSettings;
 pub use error::ConfigError;
 pub use keys::KeyConfig;
 pub use models::{DeploymentConfig, ModelConfig};
+pub use policy::{Capture, QuotaConfig, QuotaMetric, QuotaWindow, TeamConfig, TenantConfig};
+pub use prices::{PriceConfig, PriceTable};
 pub use providers::{ProviderConfig, ProviderKind};
 pub use secret::Secret;
 pub use server::{AdminConfig, ServerConfig};
@@ -44,6 +50,29 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     pub models: BTreeMap<String, ModelConfig>,
     pub keys: Vec<KeyConfig>,
+    pub tenants: Vec<TenantConfig>,
+    pub teams: Vec<TeamConfig>,
+    pub audit: AuditSettings,
+    /// Prices by upstream model name: the `[prices] file` table, then `[prices.models]`
+    /// entries on top.
+    pub prices: BTreeMap<String, ModelPrice>,
+}
+
+/// A model's price and output cap, resolved from the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelPrice {
+    pub price: switchboard_core::Price,
+    pub max_output_tokens: Option<u32>,
+}
+
+/// `[prices]`: an optional table file (relative to the config file) and inline entries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricesSection {
+    #[serde(default)]
+    file: Option<PathBuf>,
+    #[serde(default)]
+    models: BTreeMap<String, PriceConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +88,14 @@ struct RawConfig {
     models: BTreeMap<String, ModelConfig>,
     #[serde(default)]
     keys: Vec<KeyConfig>,
+    #[serde(default)]
+    tenants: Vec<TenantConfig>,
+    #[serde(default)]
+    teams: Vec<TeamConfig>,
+    #[serde(default)]
+    audit: AuditSettings,
+    #[serde(default)]
+    prices: PricesSection,
 }
 
 impl Config {
@@ -87,6 +124,7 @@ impl Config {
                     e.into_inner().to_string(),
                 )
             })?;
+        let prices = load_prices(path, &raw.prices)?;
         let mut config = Config {
             source: path.to_owned(),
             server: raw.server,
@@ -94,6 +132,10 @@ impl Config {
             providers: raw.providers,
             models: raw.models,
             keys: raw.keys,
+            tenants: raw.tenants,
+            teams: raw.teams,
+            audit: raw.audit,
+            prices,
         };
         // `key = "${SWITCHBOARD_ADMIN_KEY:-}"` with the variable unset means "no admin key".
         if config
@@ -112,6 +154,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The audit directory, resolved against the data directory.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.server.data_dir.join(&self.audit.dir)
+    }
+
     /// Deployments of `alias` whose provider is switched on.
     pub fn live_deployments<'a>(
         &'a self,
@@ -127,4 +174,52 @@ impl Config {
                     .is_some_and(|p| p.disabled.is_none())
             })
     }
+}
+
+/// Reads the price table file (if any) and lays the inline entries over it.
+fn load_prices(
+    config_path: &Path,
+    section: &PricesSection,
+) -> Result<BTreeMap<String, ModelPrice>, ConfigError> {
+    let mut table = BTreeMap::new();
+    if let Some(file) = &section.file {
+        let path = config_path.parent().unwrap_or(Path::new(".")).join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::new(
+                config_path,
+                "prices.file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let parsed: PriceTable = serde_path_to_error::deserialize(
+            toml::de::Deserializer::parse(&text)
+                .map_err(|e| ConfigError::new(&path, "", format!("not valid TOML: {e}")))?,
+        )
+        .map_err(|e| ConfigError::new(&path, &e.path().to_string(), e.into_inner().to_string()))?;
+        for (model, p) in &parsed.models {
+            table.insert(
+                model.clone(),
+                resolve_price(&path, &format!("models.{model}"), p)?,
+            );
+        }
+    }
+    for (model, p) in &section.models {
+        table.insert(
+            model.clone(),
+            resolve_price(config_path, &format!("prices.models.{model}"), p)?,
+        );
+    }
+    Ok(table)
+}
+
+pub(crate) fn resolve_price(
+    file: &Path,
+    key: &str,
+    p: &PriceConfig,
+) -> Result<ModelPrice, ConfigError> {
+    let price = p.price().map_err(|why| ConfigError::new(file, key, why))?;
+    Ok(ModelPrice {
+        price,
+        max_output_tokens: p.max_output_tokens,
+    })
 }

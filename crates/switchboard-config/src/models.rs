@@ -21,4 +21,8 @@ pub struct DeploymentConfig {
     pub provider: String,
     /// The upstream's model name (for Azure, the deployment name).
     pub model: String,
+    /// Overrides the price table's entry for this deployment (a negotiated rate, a
+    /// self-hosted model).
+    #[serde(default)]
+    pub price: Option<crate::prices::PriceConfig>,
 }

@@ -27,6 +27,11 @@ pub struct ServerConfig {
     /// On SIGTERM, how long in-flight requests and streams may run before being cut.
     #[serde(deserialize_with = "duration::de")]
     pub shutdown_grace: Duration,
+    /// This node's own data: audit segments, admin state. Relative to the working
+    /// directory.
+    pub data_dir: std::path::PathBuf,
+    /// The node's name in audit records and, later, the cluster.
+    pub node_name: String,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +43,8 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             shutdown_grace: Duration::from_secs(30),
+            data_dir: std::path::PathBuf::from("data"),
+            node_name: "node-1".to_owned(),
         }
     }
 }

@@ -82,6 +82,9 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
             );
         }
         for (i, d) in m.deployments.iter().enumerate() {
+            if let Some(price) = &d.price {
+                crate::resolve_price(file, &format!("{key}.deployments[{i}].price"), price)?;
+            }
             if !c.providers.contains_key(&d.provider) {
                 let known: Vec<&str> = c.providers.keys().map(String::as_str).collect();
                 return err(
@@ -121,6 +124,66 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
                     format!("unknown model alias \"{model}\""),
                 );
             }
+        }
+        if let Some(at) = &k.expires_at
+            && switchboard_core::time::parse_rfc3339(at).is_none()
+        {
+            return err(
+                &format!("{key}.expires_at"),
+                format!("`{at}` is not a time like \"2027-01-01T00:00:00Z\""),
+            );
+        }
+        quotas(file, &key, &k.quotas)?;
+    }
+    let mut ids = HashSet::new();
+    for (i, k) in c.keys.iter().enumerate() {
+        if !ids.insert(k.id()) {
+            return err(
+                &format!("keys[{i}].name"),
+                format!("another key is also named \"{}\"", k.id()),
+            );
+        }
+    }
+
+    let mut tenants = HashSet::new();
+    for (i, t) in c.tenants.iter().enumerate() {
+        if !tenants.insert(t.name.as_str()) {
+            return err(
+                &format!("tenants[{i}].name"),
+                format!("tenant \"{}\" is defined twice", t.name),
+            );
+        }
+        quotas(file, &format!("tenants[{i}]"), &t.quotas)?;
+    }
+    let mut teams = HashSet::new();
+    for (i, t) in c.teams.iter().enumerate() {
+        if !teams.insert((t.tenant.as_str(), t.name.as_str())) {
+            return err(
+                &format!("teams[{i}].name"),
+                format!("team \"{}\" of \"{}\" is defined twice", t.name, t.tenant),
+            );
+        }
+        quotas(file, &format!("teams[{i}]"), &t.quotas)?;
+    }
+    Ok(())
+}
+
+fn quotas(
+    file: &std::path::Path,
+    owner: &str,
+    quotas: &[crate::QuotaConfig],
+) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (j, q) in quotas.iter().enumerate() {
+        let key = format!("{owner}.quotas[{j}]");
+        q.limit_units()
+            .map_err(|why| ConfigError::new(file, &format!("{key}.limit"), why))?;
+        if !seen.insert((q.metric, q.window)) {
+            return Err(ConfigError::new(
+                file,
+                &key,
+                "the same metric and window are limited twice",
+            ));
         }
     }
     Ok(())

@@ -163,3 +163,68 @@ fn shipped_configs_are_valid() {
         }
     }
 }
+
+#[test]
+fn tenants_teams_quotas_and_prices_load() {
+    let text = format!(
+        r#"{BASE}
+[[tenants]]
+name = "acme"
+capture = "prompts"
+quotas = [{{ metric = "money", window = "day", limit = "25.50" }}, {{ metric = "requests", window = "minute", limit = 60 }}]
+
+[[teams]]
+tenant = "acme"
+name = "research"
+quotas = [{{ metric = "tokens", window = "hour", limit = 100000 }}]
+
+[prices.models."gpt-4o-mini"]
+input = 0.15
+output = "0.60"
+max_output_tokens = 16384
+"#
+    );
+    let c = load(&text, &[]).unwrap();
+    assert_eq!(c.tenants[0].quotas[0].limit_units(), Ok(25_500_000_000));
+    assert_eq!(c.tenants[0].quotas[1].limit_units(), Ok(60));
+    assert_eq!(c.teams[0].quotas[0].limit_units(), Ok(100_000));
+    let p = c.prices["gpt-4o-mini"];
+    assert_eq!(p.price.input_per_mtok, 150_000_000);
+    assert_eq!(p.price.output_per_mtok, 600_000_000);
+    assert_eq!(
+        p.price.cached_input_per_mtok, 150_000_000,
+        "cached input defaults to the input price"
+    );
+    assert_eq!(p.max_output_tokens, Some(16384));
+}
+
+#[test]
+fn bad_quotas_prices_and_expiries_name_their_key() {
+    let cases = [
+        (
+            "[[tenants]]\nname = \"t\"\nquotas = [{ metric = \"money\", window = \"day\", limit = \"lots\" }]",
+            "tenants[0].quotas[0].limit",
+        ),
+        (
+            "[[tenants]]\nname = \"t\"\nquotas = [{ metric = \"requests\", window = \"day\", limit = -1 }]",
+            "tenants[0].quotas[0].limit",
+        ),
+        (
+            "[[tenants]]\nname = \"t\"\nquotas = [{ metric = \"requests\", window = \"fortnight\", limit = 1 }]",
+            "tenants[0].quotas[0].window",
+        ),
+        (
+            "[prices.models.x]\ninput = \"cheap\"\noutput = 1",
+            "prices.models.x",
+        ),
+    ];
+    for (extra, key) in cases {
+        let e = load(&format!("{BASE}\n{extra}"), &[]).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+    }
+    let text = BASE.replace(
+        "tenant = \"acme\"",
+        "tenant = \"acme\"\nexpires_at = \"next tuesday\"",
+    );
+    assert_eq!(load(&text, &[]).unwrap_err().key, "keys[0].expires_at");
+}

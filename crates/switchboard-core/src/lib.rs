@@ -7,12 +7,14 @@
 //! - [`wire`]: the protocol families a request can arrive in or leave in ([`Wire`]).
 //! - [`money`]: [`Money`], integer nano-dollars; [`price`]: [`Price`] per million tokens
 //!   and the cost of a call.
+//! - [`time`]: RFC 3339 UTC timestamps and calendar arithmetic.
 //! - [`id`]: request ids ([`RequestId`]) that tie a response header, a log line and an
 //!   audit record together.
 
 pub mod id;
 pub mod money;
 pub mod price;
+pub mod time;
 pub mod usage;
 pub mod wire;
 

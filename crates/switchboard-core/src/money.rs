@@ -10,7 +10,9 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use serde::{Deserialize, Serialize};
 
 /// An amount of US dollars in nano-dollars.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(pub i64);
 
@@ -45,11 +47,20 @@ impl Money {
             return Err(bad());
         }
         if frac.len() > 9 {
-            return Err(format!("`{s}` has more than nine decimals (the unit is a nano-dollar)"));
+            return Err(format!(
+                "`{s}` has more than nine decimals (the unit is a nano-dollar)"
+            ));
         }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
         let frac_nanos: i64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
-        let n = whole.checked_mul(NANOS_PER_USD).and_then(|w| w.checked_add(frac_nanos)).ok_or_else(bad)?;
+        let n = whole
+            .checked_mul(NANOS_PER_USD)
+            .and_then(|w| w.checked_add(frac_nanos))
+            .ok_or_else(bad)?;
         Ok(Money(if neg { -n } else { n }))
     }
 
@@ -115,6 +126,9 @@ mod tests {
         assert!(Money::parse_usd("").is_err());
         assert_eq!(Money(12_500_000_000).to_string(), "12.500000000");
         assert_eq!(Money(-1).to_string(), "-0.000000001");
-        assert_eq!(Money::parse_usd(&Money(987_654_321_123).to_string()), Ok(Money(987_654_321_123)));
+        assert_eq!(
+            Money::parse_usd(&Money(987_654_321_123).to_string()),
+            Ok(Money(987_654_321_123))
+        );
     }
 }

@@ -36,13 +36,32 @@ mod tests {
     #[test]
     fn cost_counts_cached_input_at_its_own_price_and_rounds_up() {
         // $0.15 / $0.075 cached / $0.60 per million tokens.
-        let p = Price { input_per_mtok: 150_000_000, output_per_mtok: 600_000_000, cached_input_per_mtok: 75_000_000 };
-        let u = Usage { input_tokens: 1000, output_tokens: 100, cached_input_tokens: 400 };
+        let p = Price {
+            input_per_mtok: 150_000_000,
+            output_per_mtok: 600_000_000,
+            cached_input_per_mtok: 75_000_000,
+        };
+        let u = Usage {
+            input_tokens: 1000,
+            output_tokens: 100,
+            cached_input_tokens: 400,
+        };
         // 600 * 150 + 400 * 75 + 100 * 600 nano-dollars
         assert_eq!(p.cost(&u), Money(90_000 + 30_000 + 60_000));
-        let one = Usage { input_tokens: 1, output_tokens: 0, cached_input_tokens: 0 };
-        let cheap = Price { input_per_mtok: 1, ..Price::default() };
-        assert_eq!(cheap.cost(&one), Money(1), "a fraction of a nano-dollar rounds up");
+        let one = Usage {
+            input_tokens: 1,
+            output_tokens: 0,
+            cached_input_tokens: 0,
+        };
+        let cheap = Price {
+            input_per_mtok: 1,
+            ..Price::default()
+        };
+        assert_eq!(
+            cheap.cost(&one),
+            Money(1),
+            "a fraction of a nano-dollar rounds up"
+        );
         assert_eq!(p.cost(&Usage::default()), Money::ZERO);
     }
 }

@@ -18,9 +18,9 @@ pub enum GatewayError {
     /// No API key was presented.
     #[error("missing API key: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`")]
     MissingKey,
-    /// The API key is unknown, revoked or expired.
-    #[error("invalid API key")]
-    InvalidKey,
+    /// The API key is unknown, revoked or expired (the text says which).
+    #[error("{0}")]
+    InvalidKey(&'static str),
     /// The key may not use this model.
     #[error("this key may not use model `{0}`")]
     ModelNotAllowed(String),
@@ -85,7 +85,7 @@ impl GatewayError {
             GatewayError::MissingKey => {
                 d(StatusCode::UNAUTHORIZED, K::Authentication, "missing_key")
             }
-            GatewayError::InvalidKey => {
+            GatewayError::InvalidKey(_) => {
                 d(StatusCode::UNAUTHORIZED, K::Authentication, "invalid_key")
             }
             GatewayError::ModelNotAllowed(_) => d(

@@ -8,7 +8,7 @@ use switchboard_config::Config;
 use switchboard_core::RequestId;
 use switchboard_upstream::{Catalog, UpstreamError};
 
-use crate::keys::KeyStore;
+use crate::identity::{AdminState, Directory, KeyStore, state};
 
 /// One node's gateway, shared by every connection.
 #[derive(Debug)]
@@ -16,17 +16,33 @@ pub struct Gateway {
     pub config: Arc<Config>,
     pub catalog: Catalog,
     pub keys: KeyStore,
+    pub directory: Directory,
+    /// The admin API's changes; held while one is applied and persisted.
+    pub admin_state: tokio::sync::Mutex<AdminState>,
     ids: RequestIds,
 }
 
 impl Gateway {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
+        let admin_state = AdminState::load(&state::state_path(&config.server.data_dir))
+            .map_err(UpstreamError::Connect)?;
+        let (keys, directory) = state::build(&config, &admin_state);
         Ok(Self {
             catalog: Catalog::from_config(&config)?,
-            keys: KeyStore::from_config(&config.keys),
+            keys,
+            directory,
+            admin_state: tokio::sync::Mutex::new(admin_state),
             ids: RequestIds::new(),
             config,
         })
+    }
+
+    /// Wall-clock unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
 
     /// A fresh request id, or the client's own `x-request-id` when it is a sane token, so

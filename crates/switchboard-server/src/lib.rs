@@ -4,7 +4,7 @@
 //! A request travels: [`listener`] accepts the socket and starts a
 //! [`connection::ConnectionActor`], which serves HTTP/1.1 or h2c through hyper; each
 //! request goes to [`service::handle`], which routes the endpoint, authenticates the key
-//! ([`keys`]), reads the body, and calls the endpoint's handler in [`api`]. Handlers parse
+//! ([`identity`]), reads the body, and calls the endpoint's handler in [`api`]. Handlers parse
 //! the body in their API's format and run the [`pipeline`] phases: route the model, try
 //! the upstream, answer (a whole JSON [`body::ResponseBody`] or a relayed stream), record
 //! the completion. Any failure becomes a [`error::GatewayError`], shown to the client in
@@ -20,7 +20,7 @@ pub mod body;
 pub mod connection;
 pub mod error;
 pub mod gateway;
-pub mod keys;
+pub mod identity;
 pub mod listener;
 pub mod pipeline;
 pub mod server;

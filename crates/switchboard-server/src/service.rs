@@ -68,7 +68,7 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
     let id = gw.request_id(&parts.headers);
     let result = async {
         let ep = endpoint(&parts.method, parts.uri.path())?;
-        let identity = gw.keys.authenticate(&parts.headers)?;
+        let identity = gw.keys.authenticate(&parts.headers, gw.now_ms())?;
         let ctx = RequestCtx {
             id: id.clone(),
             api,

@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use switchboard_config::{Config, ProviderKind, Secret};
+use switchboard_core::Price;
 
 use crate::client::{ClientOptions, HttpClient};
 use crate::error::UpstreamError;
@@ -64,6 +65,12 @@ pub struct Deployment {
     pub provider: Arc<Provider>,
     /// The upstream's model name.
     pub model: String,
+    /// What a call costs here: the deployment's own price, else the table's entry for the
+    /// upstream model, else zero (`switchboard check` warns about unpriced models).
+    pub price: Price,
+    /// The model's largest answer, reserved against budgets when a request sets no
+    /// `max_tokens`.
+    pub max_output_tokens: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -136,9 +143,22 @@ impl Catalog {
                 .deployments
                 .iter()
                 .filter_map(|d| {
+                    let priced = d
+                        .price
+                        .as_ref()
+                        .and_then(|p| p.price().ok().map(|price| (price, p.max_output_tokens)))
+                        .or_else(|| {
+                            config
+                                .prices
+                                .get(&d.model)
+                                .map(|p| (p.price, p.max_output_tokens))
+                        });
+                    let (price, max_output_tokens) = priced.unwrap_or_default();
                     providers.get(&d.provider).map(|p| Deployment {
                         provider: Arc::clone(p),
                         model: d.model.clone(),
+                        price,
+                        max_output_tokens,
                     })
                 })
                 .collect();

@@ -9,11 +9,12 @@ use mock_provider::{MockConfig, MockServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
-fn config(mock: &str) -> String {
+fn config(mock: &str, data: &std::path::Path) -> String {
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
+data_dir = "{data}"
 [admin]
 listen = "127.0.0.1:0"
 [providers.mock]
@@ -25,7 +26,8 @@ deployments = [{{ provider = "mock", model = "mock-gpt" }}]
 [[keys]]
 key = "sk-process-test"
 tenant = "t"
-"#
+"#,
+        data = data.display()
     )
 }
 
@@ -81,7 +83,7 @@ async fn sigterm_drains_an_in_flight_stream_then_exits_cleanly() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gw.toml");
-    std::fs::write(&path, config(&mock.url())).unwrap();
+    std::fs::write(&path, config(&mock.url(), &dir.path().join("data"))).unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&path)

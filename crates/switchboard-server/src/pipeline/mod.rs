@@ -1,7 +1,7 @@
 //! The request pipeline, as named phases. Each phase is a module; this one composes them
 //! and says why each sits where it does.
 //!
-//! 1. endpoint and auth ([`crate::service`], [`crate::keys`]): who is calling, from the
+//! 1. endpoint and auth ([`crate::service`], [`crate::identity`]): who is calling, from the
 //!    headers alone, so a client without a valid key costs no body buffering or parsing.
 //! 2. [`read_body`]: read the body under the size limit; a 413 must not cost more than the
 //!    limit in memory.
@@ -19,6 +19,7 @@
 pub mod attempt;
 pub mod chat;
 pub mod embeddings;
+pub mod estimate;
 pub mod read_body;
 pub mod relay;
 pub mod respond;
@@ -29,7 +30,7 @@ use std::time::Instant;
 
 use switchboard_core::{RequestId, Usage, Wire};
 
-use crate::keys::Identity;
+use crate::identity::Identity;
 
 /// What every phase knows about the request in hand.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use switchboard_upstream::Deployment;
 use switchboard_upstream::catalog::{Catalog, Lookup};
 
 use crate::error::GatewayError;
-use crate::keys::Identity;
+use crate::identity::Identity;
 
 /// The live deployments of `alias`, in the order they should be tried, if this identity
 /// may use it. Until routing strategies arrive the order is the config's.

@@ -1,0 +1,108 @@
+//! The reservation estimate: what a call can cost at most, before it is made.
+//!
+//! Input tokens are counted with a real tokenizer (tiktoken's `o200k_base`, the one
+//! OpenAI's current models use), plus OpenAI's per-message framing; output tokens are the
+//! request's `max_tokens` (or the model's output cap, or [`DEFAULT_OUTPUT_RESERVE`]) times
+//! the number of choices. Other providers tokenize differently, so their input count gets
+//! a [`FOREIGN_TOKENIZER_MARGIN`]; the call is settled to the provider's real usage
+//! afterwards anyway, so the margin only decides how close to a limit a call is admitted.
+
+use switchboard_config::ProviderKind;
+use switchboard_core::{Money, Usage};
+use switchboard_proto::chat::{ChatRequest, Part};
+use switchboard_upstream::Deployment;
+
+/// Output tokens reserved when neither the request nor the price table caps the answer.
+pub const DEFAULT_OUTPUT_RESERVE: u64 = 4096;
+/// Tokens OpenAI counts per message for its role and framing.
+const PER_MESSAGE: u64 = 3;
+/// Tokens OpenAI counts to prime the reply.
+const REPLY_PRIMING: u64 = 3;
+/// What one image counts (OpenAI's high-detail tile budget for a typical image).
+const PER_IMAGE: u64 = 765;
+/// Input counted by a foreign tokenizer is scaled by 5/4.
+pub const FOREIGN_TOKENIZER_MARGIN: (u64, u64) = (5, 4);
+
+/// What a call is expected to use, at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    pub usage: Usage,
+    pub cost: Money,
+}
+
+impl Estimate {
+    pub fn tokens(&self) -> u64 {
+        self.usage.total()
+    }
+}
+
+pub fn count_tokens(text: &str) -> u64 {
+    tiktoken_rs::o200k_base_singleton().count_ordinary(text) as u64
+}
+
+fn with_margin(tokens: u64, d: &Deployment) -> u64 {
+    match d.provider.kind {
+        ProviderKind::Openai | ProviderKind::Azure | ProviderKind::Builtin => tokens,
+        _ => tokens * FOREIGN_TOKENIZER_MARGIN.0 / FOREIGN_TOKENIZER_MARGIN.1,
+    }
+}
+
+/// The most a chat call can use on `d`.
+pub fn chat(req: &ChatRequest, d: &Deployment) -> Estimate {
+    let mut input = REPLY_PRIMING;
+    for m in &req.messages {
+        input += PER_MESSAGE;
+        for part in &m.content {
+            input += match part {
+                Part::Text(t) => count_tokens(t),
+                Part::Image(_) => PER_IMAGE,
+            };
+        }
+        for call in &m.tool_calls {
+            input += count_tokens(&call.name) + count_tokens(&call.arguments);
+        }
+    }
+    for tool in &req.tools {
+        input += count_tokens(&tool.name)
+            + tool.description.as_deref().map_or(0, count_tokens)
+            + count_tokens(&tool.parameters.to_string());
+    }
+    let per_choice = req
+        .max_tokens
+        .map(u64::from)
+        .or(d.max_output_tokens.map(u64::from))
+        .unwrap_or(DEFAULT_OUTPUT_RESERVE);
+    let usage = Usage::new(
+        with_margin(input, d),
+        per_choice * u64::from(req.n.unwrap_or(1).max(1)),
+    );
+    Estimate {
+        usage,
+        cost: d.price.cost(&usage),
+    }
+}
+
+/// The most an embeddings call can use on `d` (input only).
+pub fn embeddings(texts: Option<&[String]>, raw_len: usize, d: &Deployment) -> Estimate {
+    let input = match texts {
+        Some(texts) => texts.iter().map(|t| count_tokens(t)).sum(),
+        // Token-id arrays: at most one token per two bytes of JSON (`1,`).
+        None => raw_len as u64 / 2,
+    };
+    let usage = Usage::new(with_margin(input, d), 0);
+    Estimate {
+        usage,
+        cost: d.price.cost(&usage),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tokenizer_counts_like_openai() {
+        assert_eq!(count_tokens("hello world"), 2);
+        assert_eq!(count_tokens(""), 0);
+    }
+}
