@@ -36,6 +36,11 @@ impl RawObject {
         Ok(Self { body, fields })
     }
 
+    /// Length of the whole body in bytes.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
     /// The raw JSON text of a field.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         self.fields

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
+use switchboard_core::Money;
 use switchboard_core::Wire;
+use switchboard_ledger::{Metric, Refusal, RefusalCause};
 use switchboard_proto::{ApiErrorKind, ProtoError, anthropic, openai};
 use switchboard_upstream::UpstreamError;
 
@@ -42,6 +44,41 @@ pub enum GatewayError {
     /// The upstream call failed.
     #[error("{0}")]
     Upstream(UpstreamError),
+    /// A quota refused the call (429), or its owner could not be asked (503).
+    #[error("{}", refusal_message(.0))]
+    Refused(Box<Refusal>),
+    /// The audit log cannot take another record; the call is refused rather than served
+    /// unaudited.
+    #[error("the audit log is not accepting records right now; retry shortly")]
+    AuditUnavailable,
+}
+
+/// "rate limit exceeded: quota tenant:acme/requests/minute allows 60, 0 left".
+fn refusal_message(r: &Refusal) -> String {
+    let (limit, left) = match r.quota.metric {
+        Metric::Money => (
+            format!("${}", Money(r.limit)),
+            format!("${}", Money(r.remaining.max(0))),
+        ),
+        _ => (r.limit.to_string(), r.remaining.max(0).to_string()),
+    };
+    match r.cause {
+        RefusalCause::Exhausted => {
+            let what = if r.quota.metric == Metric::Money {
+                "budget"
+            } else {
+                "rate limit"
+            };
+            format!(
+                "{what} exceeded: quota {} allows {limit}, {left} left",
+                r.quota
+            )
+        }
+        RefusalCause::OwnerUnavailable => format!(
+            "quota {} cannot be checked right now; retry shortly",
+            r.quota
+        ),
+    }
 }
 
 impl From<ProtoError> for GatewayError {
@@ -101,6 +138,21 @@ impl GatewayError {
             GatewayError::TooLarge(_) => d(StatusCode::PAYLOAD_TOO_LARGE, K::TooLarge, "too_large"),
             GatewayError::BodyRead(_) => d(StatusCode::BAD_REQUEST, K::InvalidRequest, "body_read"),
             GatewayError::Upstream(e) => upstream_disposition(e),
+            GatewayError::Refused(r) if r.cause == RefusalCause::Exhausted => d(
+                StatusCode::TOO_MANY_REQUESTS,
+                K::RateLimited,
+                "quota_exceeded",
+            ),
+            GatewayError::Refused(_) => d(
+                StatusCode::SERVICE_UNAVAILABLE,
+                K::Unavailable,
+                "ledger_unavailable",
+            ),
+            GatewayError::AuditUnavailable => d(
+                StatusCode::SERVICE_UNAVAILABLE,
+                K::Unavailable,
+                "audit_unavailable",
+            ),
         }
     }
 
@@ -108,6 +160,8 @@ impl GatewayError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             GatewayError::Upstream(UpstreamError::Status { retry_after, .. }) => *retry_after,
+            GatewayError::Refused(r) => r.retry_after_ms.map(Duration::from_millis),
+            GatewayError::AuditUnavailable => Some(Duration::from_secs(1)),
             _ => None,
         }
     }

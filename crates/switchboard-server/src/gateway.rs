@@ -1,17 +1,20 @@
-//! The state every request handler shares: config, catalog, keys, id generator.
+//! The state every request handler shares: config, catalog, identities, the ledger, the
+//! audit log, the clock and the id generator.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_audit::{AuditConfig, AuditLog};
 use switchboard_config::Config;
 use switchboard_core::RequestId;
-use switchboard_upstream::{Catalog, UpstreamError};
+use switchboard_ledger::{Clock, Ledger};
+use switchboard_upstream::Catalog;
 
 use crate::identity::{AdminState, Directory, KeyStore, state};
+use crate::server::StartError;
 
 /// One node's gateway, shared by every connection.
-#[derive(Debug)]
 pub struct Gateway {
     pub config: Arc<Config>,
     pub catalog: Catalog,
@@ -19,30 +22,53 @@ pub struct Gateway {
     pub directory: Directory,
     /// The admin API's changes; held while one is applied and persisted.
     pub admin_state: tokio::sync::Mutex<AdminState>,
+    pub ledger: Ledger,
+    pub audit: AuditLog,
+    pub clock: Arc<dyn Clock>,
     ids: RequestIds,
 }
 
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("node", &self.config.server.node_name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Gateway {
-    pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
-        let admin_state = AdminState::load(&state::state_path(&config.server.data_dir))
-            .map_err(UpstreamError::Connect)?;
+    /// Loads the admin state, opens the audit log and starts the ledger.
+    pub async fn start(config: Arc<Config>, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let data = &config.server.data_dir;
+        std::fs::create_dir_all(data)
+            .map_err(|e| StartError::Data(format!("{}: {e}", data.display())))?;
+        let admin_state = AdminState::load(&state::state_path(data)).map_err(StartError::Data)?;
         let (keys, directory) = state::build(&config, &admin_state);
+        let mut audit_config =
+            AuditConfig::new(config.audit_dir(), config.server.node_name.clone());
+        audit_config.max_segment_bytes = config.audit.max_segment_bytes;
+        audit_config.max_segment_age = config.audit.max_segment_age;
+        audit_config.capacity = config.audit.capacity;
+        let audit = switchboard_audit::start(audit_config)
+            .await
+            .map_err(|e| StartError::Data(e.to_string()))?;
+        let ledger = Ledger::new(config.server.node_name.clone(), Arc::clone(&clock));
         Ok(Self {
             catalog: Catalog::from_config(&config)?,
             keys,
             directory,
             admin_state: tokio::sync::Mutex::new(admin_state),
+            ledger,
+            audit,
+            clock,
             ids: RequestIds::new(),
             config,
         })
     }
 
-    /// Wall-clock unix milliseconds.
+    /// Unix milliseconds by the gateway's clock.
     pub fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+        self.clock.now_ms()
     }
 
     /// A fresh request id, or the client's own `x-request-id` when it is a sane token, so

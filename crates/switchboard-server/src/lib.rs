@@ -23,6 +23,7 @@ pub mod gateway;
 pub mod identity;
 pub mod listener;
 pub mod pipeline;
+pub mod restore;
 pub mod server;
 pub mod service;
 

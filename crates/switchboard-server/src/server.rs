@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use switchboard_config::Config;
+use switchboard_ledger::{Clock, SystemClock};
 use switchboard_upstream::UpstreamError;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -11,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, Readiness};
 use crate::gateway::Gateway;
-use crate::listener;
+use crate::{listener, restore};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,9 @@ pub enum StartError {
     /// A provider's client could not be built.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The data directory (admin state, audit log) could not be opened or read.
+    #[error("data directory: {0}")]
+    Data(String),
 }
 
 /// A running node.
@@ -41,10 +45,27 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Binds the listeners and starts serving.
+    /// Binds the listeners and starts serving, on the system clock.
     pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Starts on `clock` (tests move time by hand). Opens the data directory, rebuilds
+    /// budget spend from the audit log, then binds the listeners.
+    pub async fn start_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RunningServer, StartError> {
         let config = Arc::new(config);
-        let gateway = Arc::new(Gateway::new(Arc::clone(&config))?);
+        let gateway = Arc::new(Gateway::start(Arc::clone(&config), clock).await?);
+        let restored = restore::restore_spend(&gateway)
+            .await
+            .map_err(StartError::Data)?;
+        tracing::info!(
+            quotas = restored.quotas,
+            records = restored.records_read,
+            "budget spend restored from the audit log"
+        );
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
@@ -98,6 +119,12 @@ impl RunningServer {
         let _ = self.client.await;
         let _ = self.admin_shutdown.send(true);
         let _ = self.admin.await;
+        if let Err(e) = self.gateway.ledger.flush().await {
+            tracing::warn!(error = %e, "ledger settlements not all applied at shutdown");
+        }
+        if let Err(e) = self.gateway.audit.flush().await {
+            tracing::error!(error = %e, "audit log not fully flushed at shutdown");
+        }
         tracing::info!("switchboard stopped");
     }
 }

@@ -8,14 +8,16 @@ use std::time::Instant;
 
 use http::{Method, Request, Response};
 use hyper::body::Incoming;
-use switchboard_core::Wire;
+use switchboard_core::{RequestId, Wire};
 
 use crate::api;
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
+use crate::identity::tags;
+use crate::pipeline::accounting::record_refused;
 use crate::pipeline::read_body::read_body;
-use crate::pipeline::{RequestCtx, respond};
+use crate::pipeline::{RequestCtx, Trail, respond};
 
 /// The client API's endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +58,8 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
 }
 
 /// Serves one client request. Never fails: every error becomes a response in the shape
-/// of the API that was called.
+/// of the API that was called, and an audit record (calls that got as far as admission
+/// are recorded by the pipeline itself).
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<ResponseBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
@@ -66,31 +69,58 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
         Wire::OpenAi
     };
     let id = gw.request_id(&parts.headers);
-    let result = async {
-        let ep = endpoint(&parts.method, parts.uri.path())?;
-        let identity = gw.keys.authenticate(&parts.headers, gw.now_ms())?;
-        let ctx = RequestCtx {
-            id: id.clone(),
-            api,
-            identity,
-            started,
-        };
-        match ep {
-            Endpoint::Models => Ok(api::models::list(&gw, &ctx, &parts.headers)),
-            Endpoint::Model(m) => api::models::get(&gw, &ctx, &parts.headers, &m),
-            Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
-                let bytes =
-                    read_body(&parts.headers, body, gw.config.server.max_body_bytes).await?;
-                match ep {
-                    Endpoint::ChatCompletions => api::chat::handle(&gw, &ctx, bytes).await,
-                    Endpoint::Messages => api::messages::handle(&gw, &ctx, bytes).await,
-                    _ => api::embeddings::handle(&gw, &ctx, bytes).await,
-                }
+    let mut ctx: Option<RequestCtx> = None;
+    match serve(&gw, &mut ctx, parts, body, &id, api, started).await {
+        Ok(resp) => resp,
+        Err(err) => {
+            let status = err.disposition().status.as_u16();
+            record_refused(
+                &gw,
+                ctx.as_ref(),
+                id.as_str(),
+                api.as_str(),
+                status,
+                err.to_string(),
+            );
+            respond::error(&id, api, &err)
+        }
+    }
+}
+
+async fn serve(
+    gw: &Arc<Gateway>,
+    ctx_out: &mut Option<RequestCtx>,
+    parts: http::request::Parts,
+    body: Incoming,
+    id: &RequestId,
+    api: Wire,
+    started: Instant,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let ep = endpoint(&parts.method, parts.uri.path())?;
+    let identity = gw.keys.authenticate(&parts.headers, gw.now_ms())?;
+    let trail = Trail {
+        tags: tags::from_headers(&parts.headers),
+        ..Trail::default()
+    };
+    let ctx = ctx_out.insert(RequestCtx {
+        id: id.clone(),
+        api,
+        identity,
+        started,
+        trail: Arc::new(parking_lot::Mutex::new(trail)),
+    });
+    match ep {
+        Endpoint::Models => Ok(api::models::list(gw, ctx, &parts.headers)),
+        Endpoint::Model(m) => api::models::get(gw, ctx, &parts.headers, &m),
+        Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
+            let bytes = read_body(&parts.headers, body, gw.config.server.max_body_bytes).await?;
+            match ep {
+                Endpoint::ChatCompletions => api::chat::handle(gw, ctx, bytes).await,
+                Endpoint::Messages => api::messages::handle(gw, ctx, bytes).await,
+                _ => api::embeddings::handle(gw, ctx, bytes).await,
             }
         }
     }
-    .await;
-    result.unwrap_or_else(|err| respond::error(&id, api, &err))
 }
 
 #[cfg(test)]

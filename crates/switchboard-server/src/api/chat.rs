@@ -1,5 +1,7 @@
 //! `POST /v1/chat/completions` (OpenAI).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::Response;
 use switchboard_core::Wire;
@@ -12,11 +14,22 @@ use crate::gateway::Gateway;
 use crate::pipeline::{RequestCtx, chat};
 
 pub async fn handle(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     ctx: &RequestCtx,
     body: Bytes,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let inbound = request::parse(body)?;
+    let inbound = request::parse(body.clone())?;
+    let c = &inbound.chat;
+    super::note_call(
+        gw,
+        ctx,
+        "chat",
+        &c.model,
+        c.stream,
+        &inbound.raw,
+        &body,
+        c.user.as_deref(),
+    );
     let call = ChatCall {
         api: Wire::OpenAi,
         chat: inbound.chat,

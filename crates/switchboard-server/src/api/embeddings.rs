@@ -1,5 +1,7 @@
 //! `POST /v1/embeddings` (OpenAI).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::Response;
 use switchboard_proto::openai::embeddings;
@@ -11,10 +13,24 @@ use crate::gateway::Gateway;
 use crate::pipeline::{RequestCtx, embeddings as pipeline};
 
 pub async fn handle(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     ctx: &RequestCtx,
     body: Bytes,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let request = embeddings::parse(body)?;
+    let request = embeddings::parse(body.clone())?;
+    let user = request
+        .raw
+        .get("user")
+        .and_then(|u| serde_json::from_slice::<String>(u).ok());
+    super::note_call(
+        gw,
+        ctx,
+        "embeddings",
+        &request.model,
+        false,
+        &request.raw,
+        &body,
+        user.as_deref(),
+    );
     pipeline::serve(gw, ctx, EmbeddingsCall { request }).await
 }

@@ -1,5 +1,7 @@
 //! `POST /v1/messages` (Anthropic).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::Response;
 use switchboard_core::Wire;
@@ -13,12 +15,23 @@ use crate::gateway::Gateway;
 use crate::pipeline::{RequestCtx, chat};
 
 pub async fn handle(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     ctx: &RequestCtx,
     body: Bytes,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let chat = request::parse(&body)?;
-    let raw = RawObject::parse(body)?;
+    let raw = RawObject::parse(body.clone())?;
+    // Anthropic's `metadata` holds only `user_id`, already read into `chat.user`.
+    super::note_call(
+        gw,
+        ctx,
+        "chat",
+        &chat.model,
+        chat.stream,
+        &raw,
+        &body,
+        chat.user.as_deref(),
+    );
     let call = ChatCall {
         api: Wire::Anthropic,
         chat,

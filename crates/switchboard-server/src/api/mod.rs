@@ -1,7 +1,45 @@
-//! Client API handlers: parse the body in the API's own format, then hand the call to
-//! the pipeline. One module per endpoint family.
+//! Client API handlers: parse the body in the API's own format, note what the audit
+//! record needs, then hand the call to the pipeline. One module per endpoint family.
 
 pub mod chat;
 pub mod embeddings;
 pub mod messages;
 pub mod models;
+
+use bytes::Bytes;
+use switchboard_config::Capture;
+use switchboard_proto::raw::RawObject;
+
+use crate::gateway::Gateway;
+use crate::identity::tags;
+use crate::pipeline::RequestCtx;
+
+/// Fills the request's trail once its body is parsed: endpoint, model, stream, the tags
+/// carried in the body, and the prompt when the tenant captures prompts.
+fn note_call(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    endpoint: &'static str,
+    model: &str,
+    stream: bool,
+    raw: &RawObject,
+    body: &Bytes,
+    user: Option<&str>,
+) {
+    let capture = gw.directory.with_tenant(&ctx.identity.tenant, |t| {
+        t.map(|t| t.capture).unwrap_or_default()
+    });
+    let metadata = raw
+        .get("metadata")
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok());
+    let mut t = ctx.trail.lock();
+    t.endpoint = endpoint;
+    t.model = model.to_owned();
+    t.stream = stream;
+    let mut all = std::mem::take(&mut t.tags);
+    tags::add_from_body(&mut all, metadata.as_ref(), user);
+    t.tags = tags::finish(all);
+    if capture != Capture::None {
+        t.prompt = serde_json::from_slice(body).ok();
+    }
+}

@@ -1,21 +1,24 @@
 //! Chat calls (OpenAI Chat Completions and Anthropic Messages share this path).
 
+use std::sync::Arc;
+
 use http::Response;
-use switchboard_config::ProviderKind;
+use switchboard_config::{Capture, ProviderKind};
 use switchboard_proto::stream::encode_all;
 use switchboard_upstream::adapters::{client_encoder, write_for_client};
 use switchboard_upstream::{ChatCall, Deployment, UpstreamError, builtin};
 use tokio::time::Instant;
 
+use super::accounting::Accounting;
 use super::relay::{OutcomeSink, RelayTimeouts, SseRelay, StreamEnd};
-use super::{Completion, RequestCtx, attempt, respond, route};
+use super::{RequestCtx, attempt, estimate, policy, respond, route};
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
 /// Serves one chat call end to end.
 pub async fn serve(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     ctx: &RequestCtx,
     call: ChatCall,
 ) -> Result<Response<ResponseBody>, GatewayError> {
@@ -26,21 +29,38 @@ pub async fn serve(
             reason: "no deployment".into(),
         });
     };
-    if d.provider.kind == ProviderKind::Builtin {
-        return Ok(serve_builtin(ctx, d, &call));
+    {
+        let mut t = ctx.trail.lock();
+        t.provider = Some(d.provider.name.clone());
+        t.served_model = Some(d.model.clone());
+        t.attempts = 1;
     }
-    let req = d.chat_request(&call)?;
+    let estimate = estimate::chat(&call.chat, d);
+    let admission = policy::admit(gw, ctx, &estimate).await?;
+    let acct = Accounting::new(Arc::clone(gw), ctx.clone(), d.price, estimate, admission);
+    if d.provider.kind == ProviderKind::Builtin {
+        return Ok(serve_builtin(ctx, d, &call, acct));
+    }
+    let req = match d.chat_request(&call) {
+        Ok(r) => r,
+        Err(e) => return Err(failed(acct, e.into())),
+    };
     let deadline = Instant::now() + d.provider.total_timeout;
-    let resp = attempt::send(d, req).await?;
+    let resp = match attempt::send(d, req).await {
+        Ok(r) => r,
+        Err(e) => return Err(failed(acct, e.into())),
+    };
     if call.chat.stream {
+        let capture = acct.capture == Capture::All;
         let relay = SseRelay::new(
             resp.into_body(),
             d.stream_transform(&call),
             RelayTimeouts {
                 idle: d.provider.stream_idle_timeout,
                 deadline,
+                capture,
             },
-            completion_sink(ctx, d, &call),
+            settle_stream(acct),
         );
         return Ok(respond::event_stream(
             &ctx.id,
@@ -48,60 +68,58 @@ pub async fn serve(
             ResponseBody::stream(relay),
         ));
     }
-    let body = attempt::read_answer(resp.into_body(), deadline).await?;
-    let (out, usage) = d.read_chat(&call, body).map_err(UpstreamError::Proto)?;
-    completion(ctx, d, &call, 200, usage, false, "complete").record(ctx.started);
-    Ok(respond::json(&ctx.id, d, out))
+    let body = match attempt::read_answer(resp.into_body(), deadline).await {
+        Ok(b) => b,
+        Err(e) => return Err(failed(acct, e.into())),
+    };
+    let (out, usage) = match d.read_chat(&call, body) {
+        Ok(v) => v,
+        Err(e) => return Err(failed(acct, UpstreamError::Proto(e).into())),
+    };
+    let captured =
+        (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&out).into_owned());
+    let cost = acct.complete(usage, 0, None, captured);
+    Ok(respond::with_cost(respond::json(&ctx.id, d, out), cost))
+}
+
+/// Ends a call that failed before answering: releases its reservation, records why.
+pub fn failed(acct: Accounting, err: GatewayError) -> GatewayError {
+    acct.fail(err.disposition().status.as_u16(), &err.to_string());
+    err
 }
 
 /// The offline provider answers in-process; a stream is replayed from the whole answer.
-fn serve_builtin(ctx: &RequestCtx, d: &Deployment, call: &ChatCall) -> Response<ResponseBody> {
-    let answer = builtin::chat(&call.chat, &d.model, ctx.id.as_str());
-    completion(
-        ctx,
-        d,
-        call,
-        200,
-        answer.usage,
-        call.chat.stream,
-        "complete",
-    )
-    .record(ctx.started);
-    if call.chat.stream {
-        let mut encoder = client_encoder(call, &d.model);
-        let bytes = encode_all(encoder.as_mut(), &builtin::stream_events(&answer));
-        respond::event_stream(&ctx.id, d, ResponseBody::full(bytes.freeze()))
-    } else {
-        respond::json(&ctx.id, d, write_for_client(call, &answer))
-    }
-}
-
-fn completion(
+fn serve_builtin(
     ctx: &RequestCtx,
     d: &Deployment,
     call: &ChatCall,
-    status: u16,
-    usage: switchboard_core::Usage,
-    streamed: bool,
-    end: &'static str,
-) -> Completion {
-    Completion {
-        request_id: ctx.id.clone(),
-        tenant: ctx.identity.tenant.clone(),
-        alias: call.chat.model.clone(),
-        provider: d.provider.name.clone(),
-        upstream_model: d.model.clone(),
-        status,
-        usage,
-        streamed,
-        end,
+    acct: Accounting,
+) -> Response<ResponseBody> {
+    let answer = builtin::chat(&call.chat, &d.model, ctx.id.as_str());
+    let body = if call.chat.stream {
+        let mut encoder = client_encoder(call, &d.model);
+        encode_all(encoder.as_mut(), &builtin::stream_events(&answer)).freeze()
+    } else {
+        write_for_client(call, &answer)
+    };
+    let captured =
+        (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&body).into_owned());
+    let cost = acct.complete(
+        answer.usage,
+        0,
+        call.chat.stream.then_some("complete"),
+        captured,
+    );
+    if call.chat.stream {
+        respond::event_stream(&ctx.id, d, ResponseBody::full(body))
+    } else {
+        respond::with_cost(respond::json(&ctx.id, d, body), cost)
     }
 }
 
-/// Records a relayed stream's outcome when it ends, however it ends.
-fn completion_sink(ctx: &RequestCtx, d: &Deployment, call: &ChatCall) -> OutcomeSink {
-    let base = completion(ctx, d, call, 200, Default::default(), true, "complete");
-    let started = ctx.started;
+/// Settles a relayed stream when it ends, however it ends. A stream cut before the
+/// provider reported usage is billed at least for the content it forwarded.
+fn settle_stream(acct: Accounting) -> OutcomeSink {
     Box::new(move |outcome| {
         let end = match outcome.end {
             StreamEnd::Complete => "complete",
@@ -109,10 +127,11 @@ fn completion_sink(ctx: &RequestCtx, d: &Deployment, call: &ChatCall) -> Outcome
             StreamEnd::Timeout => "timeout",
             StreamEnd::ClientGone => "client_gone",
         };
-        let mut usage = outcome.usage;
-        // A stream cut before the provider reported usage is billed at least for what
-        // was forwarded.
-        usage.output_tokens = usage.output_tokens.max(outcome.content_events);
-        Completion { usage, end, ..base }.record(started);
+        acct.complete(
+            outcome.usage,
+            outcome.content_events,
+            Some(end),
+            outcome.captured,
+        );
     })
 }

@@ -1,5 +1,7 @@
 //! Embeddings calls.
 
+use std::sync::Arc;
+
 use http::Response;
 use switchboard_config::ProviderKind;
 use switchboard_core::Usage;
@@ -7,13 +9,15 @@ use switchboard_proto::openai::embeddings::write_response;
 use switchboard_upstream::{EmbeddingsCall, UpstreamError, builtin};
 use tokio::time::Instant;
 
-use super::{Completion, RequestCtx, attempt, respond, route};
+use super::accounting::Accounting;
+use super::chat::failed;
+use super::{RequestCtx, attempt, estimate, policy, respond, route};
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
 pub async fn serve(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     ctx: &RequestCtx,
     call: EmbeddingsCall,
 ) -> Result<Response<ResponseBody>, GatewayError> {
@@ -25,13 +29,25 @@ pub async fn serve(
             reason: "no deployment".into(),
         });
     };
-    let (out, usage) = if d.provider.kind == ProviderKind::Builtin {
-        let texts = call.request.texts.as_deref().ok_or_else(|| {
-            GatewayError::BadRequest(switchboard_proto::ProtoError::field(
+    {
+        let mut t = ctx.trail.lock();
+        t.provider = Some(d.provider.name.clone());
+        t.served_model = Some(d.model.clone());
+        t.attempts = 1;
+    }
+    let texts = call.request.texts.as_deref();
+    let estimate = estimate::embeddings(texts, call.request.raw.body_len(), d);
+    if d.provider.kind == ProviderKind::Builtin && texts.is_none() {
+        return Err(GatewayError::BadRequest(
+            switchboard_proto::ProtoError::field(
                 "input",
                 "the offline model embeds text, not token ids",
-            ))
-        })?;
+            ),
+        ));
+    }
+    let admission = policy::admit(gw, ctx, &estimate).await?;
+    let acct = Accounting::new(Arc::clone(gw), ctx.clone(), d.price, estimate, admission);
+    let (out, usage) = if let (ProviderKind::Builtin, Some(texts)) = (d.provider.kind, texts) {
         let vectors = builtin::embeddings(texts, call.request.dimensions);
         let usage = Usage::new(texts.iter().map(|t| builtin::count_words(t)).sum(), 0);
         (
@@ -39,24 +55,24 @@ pub async fn serve(
             usage,
         )
     } else {
-        let req = d.embeddings_request(&call)?;
+        let req = match d.embeddings_request(&call) {
+            Ok(r) => r,
+            Err(e) => return Err(failed(acct, e.into())),
+        };
         let deadline = Instant::now() + d.provider.total_timeout;
-        let resp = attempt::send(d, req).await?;
-        let body = attempt::read_answer(resp.into_body(), deadline).await?;
-        d.read_embeddings(&call, body)
-            .map_err(UpstreamError::Proto)?
+        let resp = match attempt::send(d, req).await {
+            Ok(r) => r,
+            Err(e) => return Err(failed(acct, e.into())),
+        };
+        let body = match attempt::read_answer(resp.into_body(), deadline).await {
+            Ok(b) => b,
+            Err(e) => return Err(failed(acct, e.into())),
+        };
+        match d.read_embeddings(&call, body) {
+            Ok(v) => v,
+            Err(e) => return Err(failed(acct, UpstreamError::Proto(e).into())),
+        }
     };
-    Completion {
-        request_id: ctx.id.clone(),
-        tenant: ctx.identity.tenant.clone(),
-        alias,
-        provider: d.provider.name.clone(),
-        upstream_model: d.model.clone(),
-        status: 200,
-        usage,
-        streamed: false,
-        end: "complete",
-    }
-    .record(ctx.started);
-    Ok(respond::json(&ctx.id, d, out))
+    let cost = acct.complete(usage, 0, None, None);
+    Ok(respond::with_cost(respond::json(&ctx.id, d, out), cost))
 }

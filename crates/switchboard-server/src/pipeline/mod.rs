@@ -9,17 +9,23 @@
 //!    both the canonical view and the raw fields.
 //! 4. [`route`]: which deployments may serve the requested model, and whether this key
 //!    may use it.
-//! 5. [`attempt`]: send the call upstream and turn a failure status into an error, before
+//! 5. admission ([`estimate`], [`policy`]): the most the call can cost, reserved against
+//!    the key's, team's and tenant's quotas (429 when one refuses), and an audit slot.
+//! 6. [`attempt`]: send the call upstream and turn a failure status into an error, before
 //!    anything reaches the client.
-//! 6. respond ([`respond`]): a complete answer is read, translated if needed, and returned
-//!    with its usage; a stream is handed to [`relay`], which forwards it event by event.
-//! 7. completion: when the answer or the stream is done, [`Completion`] records the
-//!    outcome (the hook where settlement, audit and metrics attach).
+//! 7. respond ([`respond`]): a complete answer is read, translated if needed, and returned
+//!    with its usage and cost; a stream is handed to [`relay`], which forwards it event by
+//!    event.
+//! 8. settle ([`accounting`]): when the answer or the stream is done, however it ends,
+//!    the reservation is settled to the real cost (or released) and the audit record
+//!    written.
 
+pub mod accounting;
 pub mod attempt;
 pub mod chat;
 pub mod embeddings;
 pub mod estimate;
+pub mod policy;
 pub mod read_body;
 pub mod relay;
 pub mod respond;
@@ -28,7 +34,9 @@ pub mod route;
 use std::sync::Arc;
 use std::time::Instant;
 
-use switchboard_core::{RequestId, Usage, Wire};
+use switchboard_core::{RequestId, Wire};
+
+pub use accounting::{SharedTrail, Trail};
 
 use crate::identity::Identity;
 
@@ -40,39 +48,6 @@ pub struct RequestCtx {
     pub api: Wire,
     pub identity: Arc<Identity>,
     pub started: Instant,
-}
-
-/// How a call ended, reported once.
-#[derive(Debug, Clone)]
-pub struct Completion {
-    pub request_id: RequestId,
-    pub tenant: String,
-    pub alias: String,
-    pub provider: String,
-    pub upstream_model: String,
-    pub status: u16,
-    pub usage: Usage,
-    pub streamed: bool,
-    /// For streams: how the stream ended (`complete`, `client_gone`...).
-    pub end: &'static str,
-}
-
-impl Completion {
-    /// Logs the completed call. Settlement, audit and metrics will hang off this point.
-    pub fn record(self, started: Instant) {
-        tracing::debug!(
-            request_id = %self.request_id,
-            tenant = %self.tenant,
-            model = %self.alias,
-            provider = %self.provider,
-            upstream_model = %self.upstream_model,
-            status = self.status,
-            input_tokens = self.usage.input_tokens,
-            output_tokens = self.usage.output_tokens,
-            streamed = self.streamed,
-            end = self.end,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "call completed"
-        );
-    }
+    /// Filled in as the phases learn things; read by the audit record.
+    pub trail: SharedTrail,
 }

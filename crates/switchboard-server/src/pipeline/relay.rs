@@ -41,6 +41,8 @@ pub struct StreamOutcome {
     pub usage: Usage,
     /// Content events forwarded: a floor on output tokens when usage never arrived.
     pub content_events: u64,
+    /// What the client was sent, when the tenant's audit policy captures responses.
+    pub captured: Option<String>,
 }
 
 /// Receives the outcome of a stream.
@@ -53,7 +55,13 @@ pub struct RelayTimeouts {
     pub idle: Duration,
     /// The whole stream's deadline.
     pub deadline: Instant,
+    /// Keep a copy of what the client is sent (up to [`MAX_CAPTURE_BYTES`]) for the audit
+    /// record.
+    pub capture: bool,
 }
+
+/// Most bytes of a stream kept for the audit record.
+pub const MAX_CAPTURE_BYTES: usize = 1024 * 1024;
 
 pub struct SseRelay {
     upstream: Incoming,
@@ -65,6 +73,7 @@ pub struct SseRelay {
     deadline: Pin<Box<Sleep>>,
     done: bool,
     sink: Option<OutcomeSink>,
+    captured: Option<Vec<u8>>,
 }
 
 impl SseRelay {
@@ -84,11 +93,21 @@ impl SseRelay {
             deadline: Box::pin(tokio::time::sleep_until(timeouts.deadline)),
             done: false,
             sink: Some(sink),
+            captured: timeouts.capture.then(Vec::new),
         }
     }
 
     /// The next piece of client body, `None` at the end.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let next = self.poll_upstream(cx);
+        if let (Poll::Ready(Some(bytes)), Some(buf)) = (&next, self.captured.as_mut()) {
+            let room = MAX_CAPTURE_BYTES.saturating_sub(buf.len());
+            buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        next
+    }
+
+    fn poll_upstream(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         if self.done {
             return Poll::Ready(None);
         }
@@ -185,10 +204,17 @@ impl SseRelay {
 
     fn report(&mut self, end: StreamEnd) {
         if let Some(sink) = self.sink.take() {
+            // The closing frames are still in `out`: part of what the client receives.
+            let captured = self.captured.take().map(|mut b| {
+                let room = MAX_CAPTURE_BYTES.saturating_sub(b.len());
+                b.extend_from_slice(&self.out[..self.out.len().min(room)]);
+                String::from_utf8_lossy(&b).into_owned()
+            });
             sink(StreamOutcome {
                 end,
                 usage: self.transform.usage(),
                 content_events: self.transform.content_events(),
+                captured,
             });
         }
     }

@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
-use switchboard_core::{RequestId, Wire};
+use switchboard_core::{Money, RequestId, Wire};
+use switchboard_ledger::{Metric, Refusal};
 use switchboard_upstream::Deployment;
 
 use crate::body::ResponseBody;
@@ -61,6 +62,54 @@ pub fn plain_json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
     resp
 }
 
+/// The cost of the call in dollars (nine decimals).
+pub const COST: &str = "x-switchboard-cost-usd";
+/// The quota that refused a call.
+pub const QUOTA: &str = "x-switchboard-quota";
+
+/// Adds the cost header to a complete answer. (A stream's cost is known only at its end;
+/// it is in the audit record.)
+pub fn with_cost(mut resp: Response<ResponseBody>, cost: Money) -> Response<ResponseBody> {
+    resp.headers_mut().insert(COST, header(&cost.to_string()));
+    resp
+}
+
+fn ceil_secs(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
+/// OpenAI's rate-limit headers for the quota that refused: `x-ratelimit-limit-requests`,
+/// `-tokens`, or `-usd` for budgets, with `remaining` and `reset` (`"12s"`).
+fn rate_limit_headers(h: &mut http::HeaderMap, r: &Refusal) {
+    let unit = match r.quota.metric {
+        Metric::Requests => "requests",
+        Metric::Tokens => "tokens",
+        Metric::Money => "usd",
+    };
+    let (limit, remaining) = match r.quota.metric {
+        Metric::Money => (
+            Money(r.limit).to_string(),
+            Money(r.remaining.max(0)).to_string(),
+        ),
+        _ => (r.limit.to_string(), r.remaining.max(0).to_string()),
+    };
+    let set = |h: &mut http::HeaderMap, name: String, v: &str| {
+        if let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) {
+            h.insert(name, header(v));
+        }
+    };
+    set(h, format!("x-ratelimit-limit-{unit}"), &limit);
+    set(h, format!("x-ratelimit-remaining-{unit}"), &remaining);
+    if let Some(ms) = r.retry_after_ms {
+        set(
+            h,
+            format!("x-ratelimit-reset-{unit}"),
+            &format!("{}s", ceil_secs(std::time::Duration::from_millis(ms))),
+        );
+    }
+    h.insert(QUOTA, header(&r.quota.to_string()));
+}
+
 /// An error in the shape of the API the client called.
 pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<ResponseBody> {
     let d = err.disposition();
@@ -70,7 +119,10 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(REQUEST_ID, header(id.as_str()));
     if let Some(after) = err.retry_after() {
-        h.insert(RETRY_AFTER, header(&after.as_secs().max(1).to_string()));
+        h.insert(RETRY_AFTER, header(&ceil_secs(after).to_string()));
+    }
+    if let GatewayError::Refused(r) = err {
+        rate_limit_headers(h, r);
     }
     if d.status == StatusCode::PAYLOAD_TOO_LARGE {
         // The rest of an oversized body was never read; the connection cannot be reused.

@@ -5,14 +5,27 @@
 //! `/readyz` says it takes traffic (it turns 503 as soon as a drain begins, so the load
 //! balancer stops sending new requests while in-flight ones finish). Everything else
 //! requires `Authorization: Bearer <admin key>`; with no admin key configured it is refused.
+//!
+//! Endpoints, one module each:
+//! - [`keys`]: `GET/POST /admin/keys`, `GET/PATCH/DELETE /admin/keys/{id}`.
+//! - [`tenants`]: `GET /admin/tenants`, `GET/PUT /admin/tenants/{name}`,
+//!   `PUT /admin/teams/{tenant}/{team}`.
+//! - [`reports`]: `GET /admin/spend?group_by=..&from=..&to=..&tenant=..`,
+//!   `GET /admin/audit?tenant=..&from=..&to=..&status=..&order=time|cost&limit=..`.
+
+mod http;
+pub mod keys;
+pub mod quota_json;
+pub mod reports;
+pub mod tenants;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -76,10 +89,42 @@ async fn handle(
             StatusCode::UNAUTHORIZED,
             r#"{"error":{"message":"missing or wrong admin key","type":"authentication_error"}}"#,
         ),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            r#"{"error":{"message":"no such admin endpoint","type":"not_found"}}"#,
-        ),
+        _ => route(&gw, req).await,
+    }
+}
+
+/// The guarded admin API.
+async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let query = req.uri().query().map(str::to_owned);
+    let path = req.uri().path().trim_end_matches('/').to_owned();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let body = req.into_body();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["admin", "keys"]) => keys::list(gw),
+        (&Method::POST, ["admin", "keys"]) => match http::read_json(body).await {
+            Ok(new) => keys::create(gw, new).await,
+            Err(r) => r,
+        },
+        (&Method::GET, ["admin", "keys", id]) => keys::get(gw, id),
+        (&Method::PATCH, ["admin", "keys", id]) => match http::read_json(body).await {
+            Ok(patch) => keys::update(gw, id, patch).await,
+            Err(r) => r,
+        },
+        (&Method::DELETE, ["admin", "keys", id]) => keys::revoke(gw, id).await,
+        (&Method::GET, ["admin", "spend"]) => reports::spend(gw, query.as_deref()).await,
+        (&Method::GET, ["admin", "audit"]) => reports::audit(gw, query.as_deref()).await,
+        (&Method::GET, ["admin", "tenants"]) => tenants::list(gw),
+        (&Method::GET, ["admin", "tenants", name]) => tenants::get(gw, name),
+        (&Method::PUT, ["admin", "tenants", name]) => match http::read_json(body).await {
+            Ok(input) => tenants::put(gw, name, input).await,
+            Err(r) => r,
+        },
+        (&Method::PUT, ["admin", "teams", tenant, team]) => match http::read_json(body).await {
+            Ok(input) => tenants::put_team(gw, tenant, team, input).await,
+            Err(r) => r,
+        },
+        _ => http::not_found(format!("no admin endpoint {method} {path}")),
     }
 }
 

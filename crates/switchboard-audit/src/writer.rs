@@ -1,0 +1,241 @@
+//! The writer actor: the only code that appends to a log directory.
+//!
+//! # Group commit
+//!
+//! `Append` messages land in a buffer. The first one casts the actor a `Flush`, which
+//! queues behind every `Append` already in the mailbox; when it arrives, all buffered
+//! records go out in one write and one `sync_data`, then `HEAD` is rewritten, then every
+//! waiter is answered. While that commit runs, new `Append`s pile up in the mailbox and
+//! become the next batch, so the number of fsyncs follows the disk's speed, not the
+//! request rate. A buffer that reaches `max_batch` is committed at once.
+//!
+//! The commit itself, its blocking I/O and its retries are in `writer/commit.rs`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+
+use crate::config::AuditConfig;
+use crate::error::AuditError;
+use crate::lock::DirLock;
+use crate::record::AuditRecord;
+use crate::recovery::RecoveryReport;
+use crate::sink::SegmentSink;
+
+mod commit;
+
+/// What an append resolves to once its record is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    /// The record's chain hash (the next record's `prev`).
+    pub hash: String,
+}
+
+/// Counters the actor publishes to every handle.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub healthy: AtomicBool,
+    pub backlog: AtomicUsize,
+    pub commits: AtomicU64,
+}
+
+/// One record on its way, with whom to tell and the capacity it holds until durable.
+pub(crate) struct Pending {
+    pub record: AuditRecord,
+    pub reply: oneshot::Sender<Result<Appended, AuditError>>,
+    pub permit: OwnedSemaphorePermit,
+}
+
+pub(crate) enum AuditMsg {
+    Append(Box<Pending>),
+    /// Commit the buffer (cast by the actor to itself).
+    Flush,
+    /// Commit after a failure (sent by the backoff timer).
+    Retry,
+    /// Answer once everything accepted before it is durable.
+    Barrier(oneshot::Sender<()>),
+    /// Like `Barrier`, then refuse further records and stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(crate) struct WriterArgs {
+    pub config: AuditConfig,
+    pub sink: Box<dyn SegmentSink>,
+    pub lock: DirLock,
+    pub recovery: RecoveryReport,
+    pub shared: Arc<Shared>,
+}
+
+/// The segment being appended to.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    first_seq: u64,
+    bytes: u64,
+    opened: Instant,
+}
+
+pub(crate) struct WriterState {
+    config: AuditConfig,
+    sink: Arc<Mutex<Box<dyn SegmentSink>>>,
+    lock: Option<DirLock>,
+    shared: Arc<Shared>,
+    last_seq: u64,
+    last_hash: String,
+    /// `None` after a start: the first commit opens a new segment.
+    segment: Option<Segment>,
+    buffer: VecDeque<Box<Pending>>,
+    head_dirty: bool,
+    flush_scheduled: bool,
+    retry_pending: bool,
+    /// The current backoff while commits fail.
+    failing: Option<Duration>,
+    /// Records accepted into the buffer, and records answered (durable or refused).
+    accepted: u64,
+    settled: u64,
+    barriers: Vec<(u64, oneshot::Sender<()>)>,
+    shutdown: Option<(u64, oneshot::Sender<()>)>,
+    closing: bool,
+}
+
+pub(crate) struct AuditWriterActor;
+
+impl Actor for AuditWriterActor {
+    type Msg = AuditMsg;
+    type State = WriterState;
+    type Arguments = WriterArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<AuditMsg>,
+        args: WriterArgs,
+    ) -> Result<WriterState, ActorProcessingErr> {
+        args.shared.healthy.store(true, Ordering::Relaxed);
+        Ok(WriterState {
+            config: args.config,
+            sink: Arc::new(Mutex::new(args.sink)),
+            lock: Some(args.lock),
+            shared: args.shared,
+            last_seq: args.recovery.last_seq,
+            last_hash: args.recovery.last_hash,
+            segment: None,
+            buffer: VecDeque::new(),
+            head_dirty: false,
+            flush_scheduled: false,
+            retry_pending: false,
+            failing: None,
+            accepted: 0,
+            settled: 0,
+            barriers: Vec::new(),
+            shutdown: None,
+            closing: false,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<AuditMsg>,
+        msg: AuditMsg,
+        state: &mut WriterState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            AuditMsg::Append(mut pending) => {
+                if state.closing {
+                    state.shared.backlog.fetch_sub(1, Ordering::Relaxed);
+                    let _ = pending.reply.send(Err(AuditError::Closed));
+                    return Ok(());
+                }
+                pending.record.node.clone_from(&state.config.node);
+                state.buffer.push_back(pending);
+                state.accepted += 1;
+                if state.buffer.len() >= state.config.max_batch && state.failing.is_none() {
+                    state.commit(&myself).await;
+                } else {
+                    state.schedule_flush(&myself);
+                }
+            }
+            AuditMsg::Flush => {
+                state.flush_scheduled = false;
+                if state.failing.is_none() {
+                    state.commit(&myself).await;
+                }
+            }
+            AuditMsg::Retry => {
+                state.retry_pending = false;
+                state.commit(&myself).await;
+            }
+            AuditMsg::Barrier(tx) => state.barriers.push((state.accepted, tx)),
+            AuditMsg::Shutdown(tx) => {
+                state.closing = true;
+                state.shutdown = Some((state.accepted, tx));
+            }
+        }
+        state.settle_barriers(&myself);
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<AuditMsg>,
+        state: &mut WriterState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Only reached with records buffered if the actor was stopped from outside:
+        // their callers learn it, nothing vanishes silently.
+        while let Some(pending) = state.buffer.pop_front() {
+            state.answer(pending, Err(AuditError::Closed));
+        }
+        state.shared.healthy.store(false, Ordering::Relaxed);
+        // Release the directory now, not whenever the state happens to be dropped, so a
+        // new writer can open it as soon as `shutdown` returns.
+        state.lock.take();
+        Ok(())
+    }
+}
+
+impl WriterState {
+    fn schedule_flush(&mut self, myself: &ActorRef<AuditMsg>) {
+        if self.failing.is_none() && !self.flush_scheduled {
+            self.flush_scheduled = true;
+            let _ = myself.cast(AuditMsg::Flush);
+        }
+    }
+
+    /// Answers barriers (and the shutdown) whose records have all been answered and are
+    /// covered by `HEAD`.
+    fn settle_barriers(&mut self, myself: &ActorRef<AuditMsg>) {
+        if self.head_dirty {
+            return;
+        }
+        let settled = self.settled;
+        if self.barriers.iter().any(|(target, _)| *target <= settled) {
+            let (ready, waiting) = std::mem::take(&mut self.barriers)
+                .into_iter()
+                .partition::<Vec<_>, _>(|(target, _)| *target <= settled);
+            self.barriers = waiting;
+            for (_, tx) in ready {
+                let _ = tx.send(());
+            }
+        }
+        if self
+            .shutdown
+            .as_ref()
+            .is_some_and(|(target, _)| *target <= settled)
+            && let Some((_, tx)) = self.shutdown.take()
+        {
+            let _ = tx.send(());
+            myself.stop(None);
+        }
+    }
+
+    fn answer(&mut self, pending: Box<Pending>, result: Result<Appended, AuditError>) {
+        let _ = pending.reply.send(result);
+        drop(pending.permit);
+        self.settled += 1;
+        self.shared.backlog.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,294 @@
+//! The owner's book of one quota: [`QuotaLedger`], a pure state machine.
+//!
+//! Exactly one node owns each quota. Nodes never spend against the limit directly:
+//! they spend out of leases the owner granted them, and the owner never grants past the
+//! limit. Its one rule, checked after every grant:
+//!
+//! ```text
+//! spent + leased <= limit        leased = sum over nodes of max(0, lease)
+//! ```
+//!
+//! Every lease is the owner's mirror of what that node holds (free plus reserved in
+//! calls in flight). A settlement moves a call's real cost from the node's lease to
+//! `spent`; the difference between reservation and cost stays with the node. Mirror
+//! updates are plain additions, so they commute: grant replies, settlements and
+//! give-backs may arrive in any order and the mirror is never below what the node holds.
+//!
+//! A call whose real cost exceeds its reservation (an estimate is an upper bound, so
+//! this is the rare case) can take a lease below zero: the node owes the overrun. The
+//! debt is not counted in `leased` (the node cannot spend with it) and is repaid out of
+//! the node's next grant, so the overrun is absorbed exactly once. Spend can exceed the
+//! limit only by such overruns.
+//!
+//! The ledger holds one period at a time; the previous period is kept (spent and ids)
+//! only so late settlements of calls that straddled the boundary land in their own period.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::quota::NodeId;
+use crate::recent::RecentIds;
+
+/// The owner's answer to a lease request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Added to the node's lease; 0 is a refusal.
+    pub amount: i64,
+    /// The period the lease belongs to (the owner's, after rolling).
+    pub period: u64,
+    pub limit: i64,
+    /// Settled in `period` so far.
+    pub spent: i64,
+    /// Left for further grants, after this one.
+    pub available_after: i64,
+    /// The node's whole lease after this grant as the owner counts it: what the node
+    /// holds plus its settlements still on their way (negative while it owes).
+    pub lease: i64,
+}
+
+/// A node's report of one finished call, charged to one quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// Makes a retried report idempotent.
+    pub request_id: String,
+    /// The period the reservation was made in; the cost belongs there.
+    pub period: u64,
+    /// What the call reserved out of the node's lease (kept for the journal).
+    pub reserved: i64,
+    /// What it really cost.
+    pub charged: i64,
+}
+
+/// What the owner did with a settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Settled {
+    /// Charged to the current period.
+    Applied,
+    /// Charged to the previous period's history; the current one is untouched.
+    Late,
+    /// Already applied: a retry.
+    Duplicate,
+    /// Older than the previous period: nothing remembers it.
+    Expired,
+}
+
+/// A quota's numbers as the owner sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerStatus {
+    pub limit: i64,
+    pub period: u64,
+    pub spent: i64,
+    /// Granted to nodes and neither spent nor given back.
+    pub leased: i64,
+    /// Left for grants: `limit - spent - leased`, never below 0.
+    pub available: i64,
+}
+
+/// One period's settled spend and the settlement ids applied to it.
+#[derive(Debug, Clone)]
+struct Book {
+    period: u64,
+    spent: i64,
+    applied: RecentIds,
+}
+
+impl Book {
+    fn new(period: u64) -> Self {
+        Self {
+            period,
+            spent: 0,
+            applied: RecentIds::default(),
+        }
+    }
+
+    fn charge(&mut self, s: &Settlement) -> bool {
+        if !self.applied.insert(&s.request_id) {
+            return false;
+        }
+        self.spent = self.spent.saturating_add(s.charged.max(0));
+        true
+    }
+}
+
+/// The owner's state for one quota.
+#[derive(Debug, Clone)]
+pub struct QuotaLedger {
+    limit: i64,
+    current: Book,
+    previous: Option<Book>,
+    leases: BTreeMap<NodeId, i64>,
+}
+
+impl QuotaLedger {
+    /// A fresh ledger in period 0; the first request rolls it to the caller's period.
+    pub fn new(limit: i64) -> Self {
+        Self {
+            limit: limit.max(0),
+            current: Book::new(0),
+            previous: None,
+            leases: BTreeMap::new(),
+        }
+    }
+
+    /// Grants `node` up to `want`, never less than `min` (an amount below `min` could not
+    /// serve the reservation that asked, so it is refused instead: amount 0).
+    pub fn grant(&mut self, now_period: u64, node: &str, want: i64, min: i64) -> Grant {
+        self.roll(now_period);
+        let debt = self.lease_of(node).min(0).saturating_neg();
+        let room = self.headroom().saturating_add(debt);
+        let amount = want.max(min).min(room);
+        let amount = if amount <= 0 || amount < min {
+            0
+        } else {
+            amount
+        };
+        if amount > 0 {
+            let lease = self.leases.entry(node.to_owned()).or_insert(0);
+            *lease = lease.saturating_add(amount);
+        }
+        Grant {
+            amount,
+            period: self.current.period,
+            limit: self.limit,
+            spent: self.current.spent,
+            available_after: self.headroom().max(0),
+            lease: self.lease_of(node),
+        }
+    }
+
+    /// Applies one settlement from `node`: in the current period its cost moves from the
+    /// node's lease to `spent`; in the previous period it is recorded there only.
+    pub fn settle(&mut self, node: &str, s: &Settlement) -> Settled {
+        self.roll(s.period);
+        if s.period == self.current.period {
+            if !self.current.charge(s) {
+                return Settled::Duplicate;
+            }
+            self.add_to_lease(node, s.charged.max(0).saturating_neg());
+            return Settled::Applied;
+        }
+        match &mut self.previous {
+            Some(book) if book.period == s.period => {
+                if book.charge(s) {
+                    Settled::Late
+                } else {
+                    Settled::Duplicate
+                }
+            }
+            _ => Settled::Expired,
+        }
+    }
+
+    /// `node` returns `amount` of its unreserved lease of `period`. A lease of an ended
+    /// period is void already, so its return changes nothing.
+    pub fn give_back(&mut self, node: &str, period: u64, amount: i64) {
+        if period == self.current.period && amount > 0 {
+            self.add_to_lease(node, amount.saturating_neg());
+        }
+    }
+
+    /// An admin change. Outstanding leases are not revoked: a lower limit refuses further
+    /// grants until spend and leases fit under it again.
+    pub fn set_limit(&mut self, limit: i64) {
+        self.limit = limit.max(0);
+    }
+
+    /// Sets the spend of `period` as rebuilt from the audit journal at start-up.
+    pub fn restore(&mut self, period: u64, spent: i64) {
+        self.roll(period);
+        if period == self.current.period {
+            self.current.spent = spent.max(0);
+        } else if let Some(book) = self.previous.as_mut().filter(|b| b.period == period) {
+            book.spent = spent.max(0);
+        }
+    }
+
+    /// The numbers at `now_period`; a period that has ended reads as a fresh one.
+    pub fn status(&self, now_period: u64) -> OwnerStatus {
+        if now_period > self.current.period {
+            return OwnerStatus {
+                limit: self.limit,
+                period: now_period,
+                spent: 0,
+                leased: 0,
+                available: self.limit,
+            };
+        }
+        OwnerStatus {
+            limit: self.limit,
+            period: self.current.period,
+            spent: self.current.spent,
+            leased: self.leased(),
+            available: self.headroom().max(0),
+        }
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    pub fn period(&self) -> u64 {
+        self.current.period
+    }
+
+    pub fn spent(&self) -> i64 {
+        self.current.spent
+    }
+
+    /// Spend of `period` if it is the current or the previous one.
+    pub fn spent_in(&self, period: u64) -> Option<i64> {
+        if period == self.current.period {
+            return Some(self.current.spent);
+        }
+        self.previous
+            .as_ref()
+            .filter(|b| b.period == period)
+            .map(|b| b.spent)
+    }
+
+    /// Sum of the nodes' leases, debts not counted.
+    pub fn leased(&self) -> i64 {
+        self.leases
+            .values()
+            .fold(0i64, |sum, &l| sum.saturating_add(l.max(0)))
+    }
+
+    /// The owner's mirror of what `node` holds; negative while it owes an overrun.
+    pub fn lease_of(&self, node: &str) -> i64 {
+        self.leases.get(node).copied().unwrap_or(0)
+    }
+
+    /// Whether `spent + leased <= limit`, the rule every grant keeps.
+    pub fn within_limit(&self) -> bool {
+        self.current.spent.saturating_add(self.leased()) <= self.limit
+    }
+
+    fn headroom(&self) -> i64 {
+        self.limit
+            .saturating_sub(self.current.spent)
+            .saturating_sub(self.leased())
+    }
+
+    fn add_to_lease(&mut self, node: &str, delta: i64) {
+        let lease = self.lease_of(node).saturating_add(delta);
+        if lease == 0 {
+            self.leases.remove(node);
+        } else {
+            self.leases.insert(node.to_owned(), lease);
+        }
+    }
+
+    /// Starts `now_period` if it is later than the current one: spend starts from zero,
+    /// every lease is void, and the ended period is kept for late settlements.
+    fn roll(&mut self, now_period: u64) {
+        if now_period > self.current.period {
+            let ended = std::mem::replace(&mut self.current, Book::new(now_period));
+            self.previous = Some(ended);
+            self.leases.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! Where the owner of a quota is: the [`Owners`] seam, and [`LocalOwners`].
+//!
+//! The node's [`crate::Ledger`] talks to owners only through this trait. On a single
+//! node every owner is a local [`LedgerActor`], spawned on first use. The cluster plugs
+//! in an implementation that places each quota on a node (rendezvous hashing over the
+//! live members), forwards to remote owners and retries on a membership change; nothing
+//! else in the ledger needs to change.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorRef, RpcReplyPort};
+use tokio::sync::OnceCell;
+
+use crate::actor::{LedgerActor, LedgerMsg};
+use crate::error::LedgerError;
+use crate::owner::{Grant, OwnerStatus, Settled, Settlement};
+use crate::quota::{Quota, QuotaId};
+
+/// A node's request for lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantRequest {
+    /// The period of the node's clock.
+    pub period: u64,
+    pub want: i64,
+    /// Anything less is refused: it could not serve the reservation that asked.
+    pub min: i64,
+}
+
+/// The owners of quotas, wherever they are. Calls that take a [`Quota`] may create its
+/// owner (with that limit); the others need one to exist already.
+pub trait Owners: Send + Sync + 'static {
+    fn grant(
+        &self,
+        quota: &Quota,
+        node: &str,
+        request: GrantRequest,
+    ) -> impl Future<Output = Result<Grant, LedgerError>> + Send;
+
+    /// Applies a batch of `node`'s settlements; resolves once all are applied.
+    fn settle(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        batch: Vec<Settlement>,
+    ) -> impl Future<Output = Result<Vec<Settled>, LedgerError>> + Send;
+
+    fn give_back(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        period: u64,
+        amount: i64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Changes the limit of `quota`, creating its owner with `limit` if there is none.
+    fn set_limit(
+        &self,
+        quota: &QuotaId,
+        limit: i64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    fn status(
+        &self,
+        quota: &Quota,
+        period: u64,
+    ) -> impl Future<Output = Result<OwnerStatus, LedgerError>> + Send;
+
+    fn restore(
+        &self,
+        quota: &Quota,
+        period: u64,
+        spent: i64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+type Slot = Arc<OnceCell<ActorRef<LedgerMsg>>>;
+
+/// Every owner on this node: one [`LedgerActor`] per quota, spawned on first use and
+/// stopped when this is dropped.
+#[derive(Default)]
+pub struct LocalOwners {
+    actors: Mutex<HashMap<QuotaId, Slot>>,
+}
+
+impl LocalOwners {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The owner of `quota`, spawned with `limit` if it does not exist yet. Concurrent
+    /// first uses wait for the same spawn.
+    async fn owner(&self, quota: &QuotaId, limit: i64) -> Result<ActorRef<LedgerMsg>, LedgerError> {
+        let slot = Arc::clone(self.actors.lock().entry(quota.clone()).or_default());
+        slot.get_or_try_init(|| async {
+            Actor::spawn(None, LedgerActor, limit)
+                .await
+                .map(|(actor, _handle)| actor)
+                .map_err(|e| {
+                    tracing::error!(quota = %quota, error = %e, "cannot start the owner");
+                    LedgerError::OwnerUnavailable(quota.clone())
+                })
+        })
+        .await
+        .cloned()
+    }
+
+    fn existing(&self, quota: &QuotaId) -> Result<ActorRef<LedgerMsg>, LedgerError> {
+        self.actors
+            .lock()
+            .get(quota)
+            .and_then(|slot| slot.get().cloned())
+            .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))
+    }
+}
+
+/// Asks `actor` and waits for the answer; a stopped actor is an unavailable owner.
+async fn ask<T: Send + 'static>(
+    actor: &ActorRef<LedgerMsg>,
+    quota: &QuotaId,
+    build: impl FnOnce(RpcReplyPort<T>) -> LedgerMsg,
+) -> Result<T, LedgerError> {
+    match actor.call(build, None).await {
+        Ok(CallResult::Success(answer)) => Ok(answer),
+        _ => Err(LedgerError::OwnerUnavailable(quota.clone())),
+    }
+}
+
+fn tell(actor: &ActorRef<LedgerMsg>, quota: &QuotaId, msg: LedgerMsg) -> Result<(), LedgerError> {
+    actor
+        .cast(msg)
+        .map_err(|_| LedgerError::OwnerUnavailable(quota.clone()))
+}
+
+impl Owners for LocalOwners {
+    async fn grant(
+        &self,
+        quota: &Quota,
+        node: &str,
+        request: GrantRequest,
+    ) -> Result<Grant, LedgerError> {
+        let actor = self.owner(&quota.id, quota.limit).await?;
+        ask(&actor, &quota.id, |reply| LedgerMsg::Grant {
+            node: node.to_owned(),
+            period: request.period,
+            want: request.want,
+            min: request.min,
+            reply,
+        })
+        .await
+    }
+
+    async fn settle(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        batch: Vec<Settlement>,
+    ) -> Result<Vec<Settled>, LedgerError> {
+        let actor = self.existing(quota)?;
+        let node = node.to_owned();
+        ask(&actor, quota, |reply| LedgerMsg::Settle {
+            node,
+            batch,
+            reply,
+        })
+        .await
+    }
+
+    async fn give_back(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        period: u64,
+        amount: i64,
+    ) -> Result<(), LedgerError> {
+        let actor = self.existing(quota)?;
+        let node = node.to_owned();
+        tell(
+            &actor,
+            quota,
+            LedgerMsg::GiveBack {
+                node,
+                period,
+                amount,
+            },
+        )
+    }
+
+    async fn set_limit(&self, quota: &QuotaId, limit: i64) -> Result<(), LedgerError> {
+        let actor = self.owner(quota, limit).await?;
+        tell(&actor, quota, LedgerMsg::SetLimit(limit))
+    }
+
+    async fn status(&self, quota: &Quota, period: u64) -> Result<OwnerStatus, LedgerError> {
+        let actor = self.owner(&quota.id, quota.limit).await?;
+        ask(&actor, &quota.id, |reply| LedgerMsg::Status {
+            period,
+            reply,
+        })
+        .await
+    }
+
+    async fn restore(&self, quota: &Quota, period: u64, spent: i64) -> Result<(), LedgerError> {
+        let actor = self.owner(&quota.id, quota.limit).await?;
+        tell(&actor, &quota.id, LedgerMsg::Restore { period, spent })
+    }
+}
+
+impl Drop for LocalOwners {
+    fn drop(&mut self) {
+        for slot in self.actors.get_mut().values() {
+            if let Some(actor) = slot.get() {
+                actor.stop(None);
+            }
+        }
+    }
+}

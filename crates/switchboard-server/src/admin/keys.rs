@@ -1,0 +1,260 @@
+//! `/admin/keys`: create, list, read, update and revoke virtual keys.
+//!
+//! A new key's secret is returned once, in the creation response, and stored only as its
+//! SHA-256. Every change is persisted in the admin state before it takes effect, so an
+//! acknowledged change survives a restart; a revocation takes effect on the next request.
+
+use std::collections::{BTreeMap, HashSet};
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_config::keys::hash_key;
+use switchboard_core::time::{format_rfc3339, parse_rfc3339};
+
+use super::http::{AdminResponse, bad_request, internal, json, not_found};
+use super::quota_json::{QuotaJson, specs};
+use crate::gateway::Gateway;
+use crate::identity::{Identity, Origin, state};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub tenant: String,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub quotas: Vec<QuotaJson>,
+}
+
+/// A partial update: absent fields stay; `null` clears `team`, `models` (all models) and
+/// `expires_at`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPatch {
+    #[serde(default, deserialize_with = "present")]
+    pub team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<Option<String>>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub quotas: Option<Vec<QuotaJson>>,
+}
+
+/// A field that is present, `null` included, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A key as the admin API shows it: never the secret.
+#[derive(Debug, Serialize)]
+pub struct KeyView {
+    pub id: String,
+    pub tenant: String,
+    pub team: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub quotas: Vec<QuotaJson>,
+    pub revoked_at: Option<String>,
+    pub origin: Origin,
+    pub created_at: Option<String>,
+}
+
+impl KeyView {
+    pub fn of(i: &Identity) -> KeyView {
+        let mut models: Option<Vec<String>> =
+            i.models.as_ref().map(|m| m.iter().cloned().collect());
+        if let Some(m) = &mut models {
+            m.sort();
+        }
+        KeyView {
+            id: i.id.clone(),
+            tenant: i.tenant.clone(),
+            team: i.team.clone(),
+            models,
+            expires_at: i.expires_at_ms.map(format_rfc3339),
+            metadata: i.metadata.clone(),
+            quotas: i.quotas.iter().map(QuotaJson::from_spec).collect(),
+            revoked_at: i.revoked_at_ms.map(format_rfc3339),
+            origin: i.origin,
+            created_at: (i.created_ms > 0).then(|| format_rfc3339(i.created_ms)),
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness available: {e}"))?;
+    Ok(hex::encode(buf))
+}
+
+fn check_models(
+    gw: &Gateway,
+    models: &Option<Vec<String>>,
+) -> Result<Option<HashSet<String>>, String> {
+    let Some(models) = models else {
+        return Ok(None);
+    };
+    for m in models {
+        if m != "*" && !gw.config.models.contains_key(m) {
+            return Err(format!("models: unknown model alias \"{m}\""));
+        }
+    }
+    Ok((!models.iter().any(|m| m == "*")).then(|| models.iter().cloned().collect()))
+}
+
+fn expiry(s: &Option<String>) -> Result<Option<u64>, String> {
+    s.as_deref()
+        .map(|t| {
+            parse_rfc3339(t).ok_or_else(|| {
+                format!("expires_at: `{t}` is not a time like \"2027-01-01T00:00:00Z\"")
+            })
+        })
+        .transpose()
+}
+
+pub fn list(gw: &Gateway) -> AdminResponse {
+    let keys: Vec<KeyView> = gw.keys.list().iter().map(|k| KeyView::of(k)).collect();
+    json(StatusCode::OK, &serde_json::json!({ "keys": keys }))
+}
+
+pub fn get(gw: &Gateway, id: &str) -> AdminResponse {
+    match gw.keys.get(id) {
+        Some(k) => json(StatusCode::OK, &KeyView::of(&k)),
+        None => not_found(format!("no key with id \"{id}\"")),
+    }
+}
+
+pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
+    if new.tenant.trim().is_empty() {
+        return bad_request("tenant: must not be empty");
+    }
+    let parsed = (|| -> Result<_, String> {
+        Ok((
+            check_models(gw, &new.models)?,
+            expiry(&new.expires_at)?,
+            specs(&new.quotas)?,
+        ))
+    })();
+    let (models, expires_at_ms, quotas) = match parsed {
+        Ok(p) => p,
+        Err(e) => return bad_request(e),
+    };
+    let (secret, suffix) = match (random_hex(24), random_hex(6)) {
+        (Ok(s), Ok(i)) => (format!("sk-sb-{s}"), i),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let id = new.name.clone().unwrap_or_else(|| format!("key_{suffix}"));
+    if gw.keys.get(&id).is_some() {
+        return bad_request(format!("name: a key named \"{id}\" already exists"));
+    }
+    let identity = Identity {
+        id: id.clone(),
+        digest: hash_key(&secret),
+        tenant: new.tenant,
+        team: new.team,
+        models,
+        expires_at_ms,
+        metadata: new.metadata,
+        quotas,
+        revoked_at_ms: None,
+        origin: Origin::Admin,
+        created_ms: gw.now_ms(),
+    };
+    let mut st = gw.admin_state.lock().await;
+    st.keys.insert(id.clone(), identity.clone());
+    st.version += 1;
+    if let Err(e) = st.save(&state::state_path(&gw.config.server.data_dir)) {
+        st.keys.remove(&id);
+        st.version -= 1;
+        return internal(format!("could not persist the new key: {e}"));
+    }
+    gw.keys.put(identity.clone());
+    let mut view = serde_json::to_value(KeyView::of(&identity)).unwrap_or_default();
+    view["key"] = serde_json::Value::String(secret);
+    json(StatusCode::CREATED, &view)
+}
+
+/// Applies `change` to key `id` and persists it; config keys are changed through the
+/// admin state's overrides.
+async fn change(
+    gw: &Gateway,
+    id: &str,
+    change: impl FnOnce(&mut Identity) -> Result<(), String>,
+) -> AdminResponse {
+    let Some(current) = gw.keys.get(id) else {
+        return not_found(format!("no key with id \"{id}\""));
+    };
+    let mut updated = (*current).clone();
+    if let Err(e) = change(&mut updated) {
+        return bad_request(e);
+    }
+    let mut st = gw.admin_state.lock().await;
+    let before = st.clone();
+    match updated.origin {
+        Origin::Admin => st.keys.insert(id.to_owned(), updated.clone()),
+        Origin::Config => st
+            .config_key_overrides
+            .insert(id.to_owned(), updated.clone()),
+    };
+    st.version += 1;
+    if let Err(e) = st.save(&state::state_path(&gw.config.server.data_dir)) {
+        *st = before;
+        return internal(format!("could not persist the change: {e}"));
+    }
+    gw.keys.put(updated.clone());
+    json(StatusCode::OK, &KeyView::of(&updated))
+}
+
+pub async fn revoke(gw: &Gateway, id: &str) -> AdminResponse {
+    let now = gw.now_ms();
+    change(gw, id, |k| {
+        k.revoked_at_ms.get_or_insert(now);
+        Ok(())
+    })
+    .await
+}
+
+pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
+    let models = match patch
+        .models
+        .as_ref()
+        .map(|m| check_models(gw, m))
+        .transpose()
+    {
+        Ok(m) => m,
+        Err(e) => return bad_request(e),
+    };
+    change(gw, id, move |k| {
+        if let Some(team) = patch.team {
+            k.team = team;
+        }
+        if let Some(m) = models {
+            k.models = m;
+        }
+        if let Some(e) = patch.expires_at {
+            k.expires_at_ms = expiry(&e)?;
+        }
+        if let Some(m) = patch.metadata {
+            k.metadata = m;
+        }
+        if let Some(q) = patch.quotas {
+            k.quotas = specs(&q)?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,206 @@
+//! `/admin/spend` and `/admin/audit`: reports read from the audit log.
+//!
+//! The audit log is the record of what every call cost, so spend is summed from it
+//! rather than kept in a second store that could disagree. Scans stream the segments in
+//! a blocking task and keep only the aggregates (spend) or a bounded set of records
+//! (audit), so memory stays flat whatever the time range.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::path::PathBuf;
+
+use http::StatusCode;
+use serde::Serialize;
+use switchboard_audit::{AuditRecord, Filter, scan};
+use switchboard_core::Money;
+use switchboard_core::time::parse_rfc3339;
+
+use super::http::{AdminResponse, bad_request, internal, json, query_param};
+use crate::gateway::Gateway;
+
+/// Most records one audit query returns.
+const MAX_RECORDS: usize = 10_000;
+
+fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, AdminResponse> {
+    match query_param(query, name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>().ok().or_else(|| parse_rfc3339(&v)) {
+            Some(ms) => Ok(Some(ms)),
+            None => Err(bad_request(format!(
+                "{name}: `{v}` is not a time like 2026-11-01T00:00:00Z or unix ms"
+            ))),
+        },
+    }
+}
+
+fn filter(query: Option<&str>) -> Result<Filter, AdminResponse> {
+    let status = match query_param(query, "status") {
+        None => None,
+        Some(s) => Some(
+            s.parse::<u16>()
+                .map_err(|_| bad_request(format!("status: `{s}` is not an HTTP status")))?,
+        ),
+    };
+    Ok(Filter {
+        from_ms: time_param(query, "from")?,
+        to_ms: time_param(query, "to")?,
+        tenant: query_param(query, "tenant"),
+        status,
+    })
+}
+
+/// One group of a spend report.
+#[derive(Debug, Default, Serialize)]
+pub struct SpendGroup {
+    pub group: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: String,
+    #[serde(skip)]
+    cost: Money,
+}
+
+fn groups_of(record: &AuditRecord, by: &str) -> Vec<String> {
+    let one = |s: &str| vec![s.to_owned()];
+    match by {
+        "team" => one(record.team.as_deref().unwrap_or("(none)")),
+        "key" => one(&record.key),
+        "model" => one(&record.model),
+        "provider" => one(record.provider.as_deref().unwrap_or("(none)")),
+        "tag" if record.tags.is_empty() => one("(none)"),
+        "tag" => record.tags.clone(),
+        _ => one(&record.tenant),
+    }
+}
+
+pub async fn spend(gw: &Gateway, query: Option<&str>) -> AdminResponse {
+    let filter = match filter(query) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let by = query_param(query, "group_by").unwrap_or_else(|| "tenant".to_owned());
+    if !["tenant", "team", "key", "model", "provider", "tag"].contains(&by.as_str()) {
+        return bad_request(format!(
+            "group_by: `{by}` is not one of tenant, team, key, model, provider, tag"
+        ));
+    }
+    let dir: PathBuf = gw.config.audit_dir();
+    let by_task = by.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut groups: BTreeMap<String, SpendGroup> = BTreeMap::new();
+        let stats = scan(&dir, &filter, |r| {
+            for g in groups_of(&r, &by_task) {
+                let e = groups.entry(g).or_default();
+                e.requests += 1;
+                e.errors += u64::from(r.status >= 400);
+                e.input_tokens += r.input_tokens;
+                e.output_tokens += r.output_tokens;
+                e.cost += r.cost();
+            }
+        });
+        stats.map(|_| groups)
+    })
+    .await;
+    let groups = match result {
+        Ok(Ok(g)) => g,
+        Ok(Err(e)) => return internal(format!("reading the audit log: {e}")),
+        Err(e) => return internal(format!("report task failed: {e}")),
+    };
+    let mut rows: Vec<SpendGroup> = groups
+        .into_iter()
+        .map(|(group, mut g)| {
+            g.group = group;
+            g.cost_usd = g.cost.to_string();
+            g
+        })
+        .collect();
+    rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.group.cmp(&b.group)));
+    let total: Money = rows.iter().map(|r| r.cost).sum();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"group_by": by, "total_usd": total.to_string(), "groups": rows}),
+    )
+}
+
+/// Orders records by cost, the earlier record first among equals.
+struct ByCost(AuditRecord);
+
+impl ByCost {
+    fn key(&self) -> (i64, Reverse<u64>) {
+        (self.0.cost_nanos, Reverse(self.0.seq))
+    }
+}
+
+impl PartialEq for ByCost {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for ByCost {}
+
+impl PartialOrd for ByCost {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByCost {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+pub async fn audit(gw: &Gateway, query: Option<&str>) -> AdminResponse {
+    let filter = match filter(query) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let limit = match query_param(query, "limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(l)) => l.clamp(1, MAX_RECORDS),
+        Some(Err(_)) => return bad_request("limit: a whole number"),
+    };
+    let by_cost = match query_param(query, "order").as_deref() {
+        None | Some("time") => false,
+        Some("cost") => true,
+        Some(other) => return bad_request(format!("order: `{other}` is not time or cost")),
+    };
+    let dir = gw.config.audit_dir();
+    let result = tokio::task::spawn_blocking(move || {
+        if by_cost {
+            // The `limit` most expensive, cheapest on top of the heap to be evicted first.
+            let mut heap: BinaryHeap<Reverse<ByCost>> = BinaryHeap::new();
+            let stats = scan(&dir, &filter, |r| {
+                heap.push(Reverse(ByCost(r)));
+                if heap.len() > limit {
+                    heap.pop();
+                }
+            });
+            let out: Vec<AuditRecord> = heap
+                .into_sorted_vec()
+                .into_iter()
+                .map(|Reverse(ByCost(r))| r)
+                .collect();
+            stats.map(|_| out)
+        } else {
+            // The `limit` latest, newest first.
+            let mut last: VecDeque<AuditRecord> = VecDeque::with_capacity(limit);
+            let stats = scan(&dir, &filter, |r| {
+                if last.len() == limit {
+                    last.pop_front();
+                }
+                last.push_back(r);
+            });
+            stats.map(|_| last.into_iter().rev().collect())
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(records)) => json(StatusCode::OK, &serde_json::json!({ "records": records })),
+        Ok(Err(e)) => internal(format!("reading the audit log: {e}")),
+        Err(e) => internal(format!("report task failed: {e}")),
+    }
+}

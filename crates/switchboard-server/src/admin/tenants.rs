@@ -1,0 +1,142 @@
+//! `/admin/tenants` and `/admin/teams`: quotas and audit capture policy.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_config::Capture;
+
+use super::http::{AdminResponse, bad_request, internal, json, not_found};
+use super::quota_json::{QuotaJson, specs};
+use crate::gateway::Gateway;
+use crate::identity::directory::{TeamPolicy, TenantPolicy};
+use crate::identity::state;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantInput {
+    #[serde(default)]
+    pub quotas: Vec<QuotaJson>,
+    #[serde(default)]
+    pub capture: Capture,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    #[serde(default)]
+    pub quotas: Vec<QuotaJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    pub quotas: Vec<QuotaJson>,
+    pub capture: Capture,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl TenantView {
+    fn of(t: &TenantPolicy) -> TenantView {
+        TenantView {
+            quotas: t.quotas.iter().map(QuotaJson::from_spec).collect(),
+            capture: t.capture,
+            metadata: t.metadata.clone(),
+        }
+    }
+}
+
+pub fn list(gw: &Gateway) -> AdminResponse {
+    let tenants: BTreeMap<String, TenantView> = gw
+        .directory
+        .tenants()
+        .iter()
+        .map(|(k, v)| (k.clone(), TenantView::of(v)))
+        .collect();
+    let teams: BTreeMap<String, BTreeMap<String, Vec<QuotaJson>>> = gw
+        .directory
+        .teams()
+        .into_iter()
+        .map(|(tenant, teams)| {
+            (
+                tenant,
+                teams
+                    .into_iter()
+                    .map(|(t, p)| (t, p.quotas.iter().map(QuotaJson::from_spec).collect()))
+                    .collect(),
+            )
+        })
+        .collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "tenants": tenants, "teams": teams }),
+    )
+}
+
+pub fn get(gw: &Gateway, name: &str) -> AdminResponse {
+    match gw.directory.tenant(name) {
+        Some(t) => json(StatusCode::OK, &TenantView::of(&t)),
+        None => not_found(format!("no tenant named \"{name}\"")),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse {
+    if !valid_name(name) {
+        return bad_request("a tenant name is 1-128 letters, digits, '-', '_' or '.'");
+    }
+    let quotas = match specs(&input.quotas) {
+        Ok(q) => q,
+        Err(e) => return bad_request(e),
+    };
+    let policy = TenantPolicy {
+        quotas,
+        capture: input.capture,
+        metadata: input.metadata,
+    };
+    let mut st = gw.admin_state.lock().await;
+    let before = st.clone();
+    st.tenants.insert(name.to_owned(), policy.clone());
+    st.version += 1;
+    if let Err(e) = st.save(&state::state_path(&gw.config.server.data_dir)) {
+        *st = before;
+        return internal(format!("could not persist the change: {e}"));
+    }
+    gw.directory.put_tenant(name, policy.clone());
+    json(StatusCode::OK, &TenantView::of(&policy))
+}
+
+pub async fn put_team(gw: &Gateway, tenant: &str, team: &str, input: TeamInput) -> AdminResponse {
+    if !valid_name(tenant) || !valid_name(team) {
+        return bad_request("tenant and team names are 1-128 letters, digits, '-', '_' or '.'");
+    }
+    let quotas = match specs(&input.quotas) {
+        Ok(q) => q,
+        Err(e) => return bad_request(e),
+    };
+    let policy = TeamPolicy { quotas };
+    let mut st = gw.admin_state.lock().await;
+    let before = st.clone();
+    st.teams
+        .entry(tenant.to_owned())
+        .or_default()
+        .insert(team.to_owned(), policy.clone());
+    st.version += 1;
+    if let Err(e) = st.save(&state::state_path(&gw.config.server.data_dir)) {
+        *st = before;
+        return internal(format!("could not persist the change: {e}"));
+    }
+    gw.directory.put_team(tenant, team, policy.clone());
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "quotas": policy.quotas.iter().map(QuotaJson::from_spec).collect::<Vec<_>>() }),
+    )
+}

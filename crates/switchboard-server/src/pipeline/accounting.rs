@@ -1,0 +1,204 @@
+//! Settlement and audit: every admitted call ends in exactly one ledger settlement (or
+//! release) and one audit record, however it ends.
+//!
+//! [`Accounting`] owns the call's reservation and audit slot from admission on. The call
+//! ends it with [`Accounting::complete`] (charge the real cost) or [`Accounting::fail`]
+//! (release everything); if neither happens, because the request future was dropped
+//! (the client went away while the upstream was still thinking), `Drop` releases and
+//! records it as abandoned. Requests refused before admission are recorded by
+//! [`record_refused`]. The audit append runs in a spawned task, off the response path;
+//! the slot taken at admission guarantees it room.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use switchboard_audit::{AuditRecord, Decision};
+use switchboard_config::Capture;
+use switchboard_core::{Money, Price, Usage};
+use switchboard_ledger::Actual;
+
+use super::RequestCtx;
+use super::estimate::Estimate;
+use super::policy::Admission;
+use crate::gateway::Gateway;
+
+/// What the pipeline learns about a request as it goes, for its audit record.
+#[derive(Debug, Default, Clone)]
+pub struct Trail {
+    pub endpoint: &'static str,
+    pub model: String,
+    pub provider: Option<String>,
+    pub served_model: Option<String>,
+    pub attempts: u32,
+    pub stream: bool,
+    pub tags: Vec<String>,
+    /// The request body, when the tenant captures prompts.
+    pub prompt: Option<serde_json::Value>,
+    /// Set once an audit record for the request exists.
+    pub recorded: bool,
+}
+
+pub type SharedTrail = Arc<Mutex<Trail>>;
+
+/// The call's reservation and audit slot, until the call ends.
+pub struct Accounting {
+    gw: Arc<Gateway>,
+    ctx: RequestCtx,
+    price: Price,
+    estimate: Estimate,
+    admission: Option<Admission>,
+    pub capture: Capture,
+}
+
+impl Accounting {
+    pub fn new(
+        gw: Arc<Gateway>,
+        ctx: RequestCtx,
+        price: Price,
+        estimate: Estimate,
+        admission: Admission,
+    ) -> Self {
+        let capture = gw.directory.with_tenant(&ctx.identity.tenant, |t| {
+            t.map(|t| t.capture).unwrap_or_default()
+        });
+        Self {
+            gw,
+            ctx,
+            price,
+            estimate,
+            admission: Some(admission),
+            capture,
+        }
+    }
+
+    /// Charges the real cost of a call that was answered, and records it. `usage` as the
+    /// provider reported it; for a stream cut short before its usage arrived the input
+    /// estimate stands in for the input, and `floor_output` (content events forwarded)
+    /// for the output. Returns the cost.
+    pub fn complete(
+        mut self,
+        usage: Usage,
+        floor_output: u64,
+        stream_end: Option<&str>,
+        response: Option<String>,
+    ) -> Money {
+        let mut usage = usage;
+        if usage.input_tokens == 0 {
+            usage.input_tokens = self.estimate.usage.input_tokens;
+        }
+        usage.output_tokens = usage.output_tokens.max(floor_output);
+        let cost = self.price.cost(&usage);
+        let Some(admission) = self.admission.take() else {
+            return cost;
+        };
+        if let Some(r) = admission.reservation {
+            self.gw.ledger.settle(r, &Actual::of_call(cost, usage));
+        }
+        let mut record = base_record(&self.gw, &self.ctx, 200, Decision::Allowed);
+        record.set_usage(usage);
+        record.cost_nanos = cost.nanos();
+        record.stream_end = stream_end.map(str::to_owned);
+        if self.capture == Capture::All {
+            record.response = response;
+        }
+        append(admission.slot, record, &self.ctx);
+        cost
+    }
+
+    /// Releases a call that failed before answering, and records why.
+    pub fn fail(mut self, status: u16, reason: &str) {
+        self.fail_inner(status, reason);
+    }
+
+    fn fail_inner(&mut self, status: u16, reason: &str) {
+        let Some(admission) = self.admission.take() else {
+            return;
+        };
+        if let Some(r) = admission.reservation {
+            self.gw.ledger.release(r);
+        }
+        let mut record = base_record(&self.gw, &self.ctx, status, Decision::Allowed);
+        record.reason = Some(reason.to_owned());
+        append(admission.slot, record, &self.ctx);
+    }
+}
+
+impl Drop for Accounting {
+    fn drop(&mut self) {
+        // 499: nginx's "client closed request", the closest standard-ish code.
+        self.fail_inner(499, "client went away before the answer");
+    }
+}
+
+/// The fields every record of this request shares.
+fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) -> AuditRecord {
+    let mut trail = ctx.trail.lock();
+    trail.recorded = true;
+    AuditRecord {
+        time_ms: gw.now_ms(),
+        request_id: ctx.id.to_string(),
+        tenant: ctx.identity.tenant.clone(),
+        team: ctx.identity.team.clone(),
+        key: ctx.identity.id.clone(),
+        tags: trail.tags.clone(),
+        api: ctx.api.as_str().to_owned(),
+        endpoint: trail.endpoint.to_owned(),
+        model: trail.model.clone(),
+        served_model: trail.served_model.clone(),
+        provider: trail.provider.clone(),
+        attempts: trail.attempts,
+        decision,
+        status,
+        latency_ms: ctx.started.elapsed().as_millis() as u64,
+        stream: trail.stream,
+        prompt: trail.prompt.take(),
+        ..AuditRecord::default()
+    }
+}
+
+fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, ctx: &RequestCtx) {
+    let id = ctx.id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = slot.append(record).await {
+            tracing::error!(request_id = %id, error = %e, "audit record could not be written");
+        }
+    });
+}
+
+/// Records a request that ended before admission: refused by policy, or failed to parse.
+/// `ctx` is `None` when the caller was never identified.
+pub fn record_refused(
+    gw: &Arc<Gateway>,
+    ctx: Option<&RequestCtx>,
+    request_id: &str,
+    api: &str,
+    status: u16,
+    reason: String,
+) {
+    let mut record = match ctx {
+        Some(ctx) => {
+            if ctx.trail.lock().recorded {
+                return;
+            }
+            base_record(gw, ctx, status, Decision::Blocked)
+        }
+        None => AuditRecord {
+            time_ms: gw.now_ms(),
+            request_id: request_id.to_owned(),
+            tenant: "-".to_owned(),
+            key: "-".to_owned(),
+            api: api.to_owned(),
+            decision: Decision::Blocked,
+            status,
+            ..AuditRecord::default()
+        },
+    };
+    record.reason = Some(reason);
+    let audit = gw.audit.clone();
+    let id = request_id.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = audit.append(record).await {
+            tracing::error!(request_id = %id, error = %e, "audit record could not be written");
+        }
+    });
+}
