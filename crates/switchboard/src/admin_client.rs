@@ -13,13 +13,23 @@ use serde_json::Value;
 #[derive(Args, Debug, Clone)]
 pub struct AdminTarget {
     /// The node's admin listener.
-    #[arg(long, env = "SWITCHBOARD_ADMIN_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_ADMIN_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
     pub admin_url: String,
     /// The admin key.
-    #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_ADMIN_KEY",
+        hide_env_values = true
+    )]
     pub admin_key: Option<String>,
     /// Print the raw JSON answer instead of a table.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -27,12 +37,22 @@ impl AdminTarget {
     /// Sends one admin call and returns its JSON answer; an error status is an error
     /// carrying the server's message.
     pub fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         runtime.block_on(self.call_async(method, path, body))
     }
 
-    async fn call_async(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let key = self.admin_key.as_deref().context("no admin key: pass --admin-key or set SWITCHBOARD_ADMIN_KEY")?;
+    async fn call_async(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let key = self
+            .admin_key
+            .as_deref()
+            .context("no admin key: pass --admin-key or set SWITCHBOARD_ADMIN_KEY")?;
         let url = format!("{}{path}", self.admin_url.trim_end_matches('/'));
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let req = Request::builder()
@@ -43,12 +63,24 @@ impl AdminTarget {
             .body(Full::new(bytes))
             .context("building the request")?;
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let resp = client.request(req).await.with_context(|| format!("cannot reach {url}"))?;
+        let resp = client
+            .request(req)
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
         let status = resp.status();
-        let body = resp.into_body().collect().await.context("reading the answer")?.to_bytes();
-        let value: Value = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .context("reading the answer")?
+            .to_bytes();
+        let value: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
         if !status.is_success() {
-            let message = value["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
             bail!("{status}: {message}");
         }
         Ok(value)
@@ -59,7 +91,9 @@ impl AdminTarget {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -80,7 +80,11 @@ pub fn quota(spec: &str) -> anyhow::Result<Value> {
     let [metric, window, limit] = parts.as_slice() else {
         bail!("quota `{spec}`: write it as metric:window:limit, e.g. money:day:25.00");
     };
-    let limit = if *metric == "money" { json!(limit) } else { json!(limit.parse::<i64>().context("a count limit")?) };
+    let limit = if *metric == "money" {
+        json!(limit)
+    } else {
+        json!(limit.parse::<i64>().context("a count limit")?)
+    };
     Ok(json!({"metric": metric, "window": window, "limit": limit}))
 }
 
@@ -89,14 +93,28 @@ fn quotas(specs: &[String]) -> anyhow::Result<Vec<Value>> {
 }
 
 fn print_keys(v: &Value) {
-    println!("{:<20} {:<12} {:<12} {:<22} {:<10} quotas", "id", "tenant", "team", "expires", "state");
+    println!(
+        "{:<20} {:<12} {:<12} {:<22} {:<10} quotas",
+        "id", "tenant", "team", "expires", "state"
+    );
     for k in v["keys"].as_array().into_iter().flatten() {
-        let state = if k["revoked_at"].is_null() { "active" } else { "revoked" };
+        let state = if k["revoked_at"].is_null() {
+            "active"
+        } else {
+            "revoked"
+        };
         let quotas: Vec<String> = k["quotas"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|q| format!("{}/{}<={}", q["metric"].as_str().unwrap_or(""), q["window"].as_str().unwrap_or(""), q["limit"]))
+            .map(|q| {
+                format!(
+                    "{}/{}<={}",
+                    q["metric"].as_str().unwrap_or(""),
+                    q["window"].as_str().unwrap_or(""),
+                    q["limit"]
+                )
+            })
             .collect();
         println!(
             "{:<20} {:<12} {:<12} {:<22} {:<10} {}",
@@ -120,10 +138,22 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
             }
             v
         }
-        KeysCmd::Create { tenant, name, team, models, expires_at, quotas: q, metadata } => {
+        KeysCmd::Create {
+            tenant,
+            name,
+            team,
+            models,
+            expires_at,
+            quotas: q,
+            metadata,
+        } => {
             let metadata: serde_json::Map<String, Value> = metadata
                 .iter()
-                .map(|m| m.split_once('=').map(|(k, v)| (k.to_owned(), json!(v))).context("--meta is key=value"))
+                .map(|m| {
+                    m.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), json!(v)))
+                        .context("--meta is key=value")
+                })
                 .collect::<anyhow::Result<_>>()?;
             let mut body = json!({"tenant": tenant, "quotas": quotas(&q)?, "metadata": metadata});
             if let Some(n) = name {
@@ -140,13 +170,24 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
             }
             let v = target.call(Method::POST, "/admin/keys", Some(body))?;
             if !target.json {
-                println!("created key {} for tenant {}", v["id"].as_str().unwrap_or(""), v["tenant"].as_str().unwrap_or(""));
+                println!(
+                    "created key {} for tenant {}",
+                    v["id"].as_str().unwrap_or(""),
+                    v["tenant"].as_str().unwrap_or("")
+                );
                 println!("secret (shown once): {}", v["key"].as_str().unwrap_or(""));
                 return Ok(());
             }
             v
         }
-        KeysCmd::Update { id, models, all_models, expires_at, no_expiry, quotas: q } => {
+        KeysCmd::Update {
+            id,
+            models,
+            all_models,
+            expires_at,
+            no_expiry,
+            quotas: q,
+        } => {
             let mut body = json!({});
             if all_models {
                 body["models"] = Value::Null;
@@ -161,12 +202,24 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
             if !q.is_empty() {
                 body["quotas"] = json!(quotas(&q)?);
             }
-            target.call(Method::PATCH, &format!("/admin/keys/{}", encode(&id)), Some(body))?
+            target.call(
+                Method::PATCH,
+                &format!("/admin/keys/{}", encode(&id)),
+                Some(body),
+            )?
         }
         KeysCmd::Revoke { id } => {
-            let v = target.call(Method::DELETE, &format!("/admin/keys/{}", encode(&id)), None)?;
+            let v = target.call(
+                Method::DELETE,
+                &format!("/admin/keys/{}", encode(&id)),
+                None,
+            )?;
             if !target.json {
-                println!("revoked {} at {}", v["id"].as_str().unwrap_or(""), v["revoked_at"].as_str().unwrap_or(""));
+                println!(
+                    "revoked {} at {}",
+                    v["id"].as_str().unwrap_or(""),
+                    v["revoked_at"].as_str().unwrap_or("")
+                );
                 return Ok(());
             }
             v
@@ -179,13 +232,29 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
 pub fn run_tenants(cmd: TenantsCmd, target: &AdminTarget) -> anyhow::Result<()> {
     let out = match cmd {
         TenantsCmd::List => target.call(Method::GET, "/admin/tenants", None)?,
-        TenantsCmd::Set { name, quotas: q, capture } => {
+        TenantsCmd::Set {
+            name,
+            quotas: q,
+            capture,
+        } => {
             let body = json!({"quotas": quotas(&q)?, "capture": capture});
-            target.call(Method::PUT, &format!("/admin/tenants/{}", encode(&name)), Some(body))?
+            target.call(
+                Method::PUT,
+                &format!("/admin/tenants/{}", encode(&name)),
+                Some(body),
+            )?
         }
-        TenantsCmd::SetTeam { tenant, team, quotas: q } => {
+        TenantsCmd::SetTeam {
+            tenant,
+            team,
+            quotas: q,
+        } => {
             let body = json!({"quotas": quotas(&q)?});
-            target.call(Method::PUT, &format!("/admin/teams/{}/{}", encode(&tenant), encode(&team)), Some(body))?
+            target.call(
+                Method::PUT,
+                &format!("/admin/teams/{}/{}", encode(&tenant), encode(&team)),
+                Some(body),
+            )?
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -3,8 +3,13 @@
 //! - `serve --config FILE`: run a node until SIGTERM or SIGINT, then drain gracefully.
 //! - `check --config FILE`: validate a config and print the models and deployments it
 //!   resolves to, and which providers are switched off and why.
+//! - `keys ...`, `tenants ...`, `spend`, `audit query`: the admin API from the command line.
+//! - `audit verify DIR`: check an audit directory's hash chain offline.
 
+mod admin_client;
 mod check;
+mod keys_cmd;
+mod report_cmd;
 
 use std::path::PathBuf;
 
@@ -35,6 +40,34 @@ enum Command {
         #[arg(long, short, default_value = "config/switchboard.toml")]
         config: PathBuf,
     },
+    /// Create, list, update and revoke virtual keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCmd,
+        #[command(flatten)]
+        target: admin_client::AdminTarget,
+    },
+    /// Tenant and team quotas and audit capture.
+    Tenants {
+        #[command(subcommand)]
+        command: keys_cmd::TenantsCmd,
+        #[command(flatten)]
+        target: admin_client::AdminTarget,
+    },
+    /// Spend grouped by tenant, team, key, model, provider or tag.
+    Spend {
+        #[arg(long, default_value = "tenant")]
+        group_by: String,
+        #[command(flatten)]
+        range: report_cmd::Range,
+        #[command(flatten)]
+        target: admin_client::AdminTarget,
+    },
+    /// Verify or query the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: report_cmd::AuditCmd,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -59,6 +92,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check::run(&config),
+        Command::Keys { command, target } => keys_cmd::run_keys(command, &target),
+        Command::Tenants { command, target } => keys_cmd::run_tenants(command, &target),
+        Command::Spend {
+            group_by,
+            range,
+            target,
+        } => report_cmd::spend(&group_by, &range, &target),
+        Command::Audit { command } => report_cmd::audit(command),
         Command::Serve { config, log_format } => {
             init_logging(log_format);
             let config = Config::load(&config)?;

@@ -216,6 +216,11 @@ async fn change(
         return internal(format!("could not persist the change: {e}"));
     }
     gw.keys.put(updated.clone());
+    drop(st);
+    super::tenants::apply_limits(gw, &updated.quotas, || {
+        switchboard_ledger::Scope::Key(updated.id.clone())
+    })
+    .await;
     json(StatusCode::OK, &KeyView::of(&updated))
 }
 

@@ -10,7 +10,9 @@ use super::http::{AdminResponse, bad_request, internal, json, not_found};
 use super::quota_json::{QuotaJson, specs};
 use crate::gateway::Gateway;
 use crate::identity::directory::{TeamPolicy, TenantPolicy};
-use crate::identity::state;
+use crate::identity::{QuotaSpec, state};
+use crate::pipeline::policy::ledger_quota;
+use switchboard_ledger::Scope;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +83,17 @@ pub fn get(gw: &Gateway, name: &str) -> AdminResponse {
     }
 }
 
+/// Tells the ledger about changed limits; a quota's owner otherwise keeps the limit it
+/// was created with.
+pub async fn apply_limits(gw: &Gateway, quotas: &[QuotaSpec], scope: impl Fn() -> Scope) {
+    for q in quotas {
+        let quota = ledger_quota(q, scope());
+        if let Err(e) = gw.ledger.set_limit(&quota.id, quota.limit).await {
+            tracing::warn!(quota = %quota.id, error = %e, "new limit not applied");
+        }
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
@@ -111,6 +124,7 @@ pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse 
         return internal(format!("could not persist the change: {e}"));
     }
     gw.directory.put_tenant(name, policy.clone());
+    apply_limits(gw, &policy.quotas, || Scope::Tenant(name.to_owned())).await;
     json(StatusCode::OK, &TenantView::of(&policy))
 }
 
@@ -135,6 +149,11 @@ pub async fn put_team(gw: &Gateway, tenant: &str, team: &str, input: TeamInput) 
         return internal(format!("could not persist the change: {e}"));
     }
     gw.directory.put_team(tenant, team, policy.clone());
+    apply_limits(gw, &policy.quotas, || Scope::Team {
+        tenant: tenant.to_owned(),
+        team: team.to_owned(),
+    })
+    .await;
     json(
         StatusCode::OK,
         &serde_json::json!({ "quotas": policy.quotas.iter().map(QuotaJson::from_spec).collect::<Vec<_>>() }),
