@@ -42,6 +42,14 @@ api_key = "${SWITCHBOARD_TEST_NEVER_SET}"
 [models.gpt]
 deployments = [{ provider = "mock-openai", model = "mock-gpt" }]
 
+# Priced for budget tests: $1 per million output tokens (1,000 nano-dollars a token),
+# input free, so a call's cost is exactly its output tokens x 1,000.
+[models.metered]
+deployments = [{ provider = "mock-openai", model = "mock-metered", price = { input = 0, output = 1 } }]
+
+[models.metered-claude]
+deployments = [{ provider = "mock-anthropic", model = "mock-metered-claude", price = { input = 0, output = 1 } }]
+
 [models.azure-gpt]
 deployments = [{ provider = "mock-azure", model = "mock-deployment" }]
 

@@ -1,17 +1,23 @@
 //! [`Harness`]: a gateway and its mock, started for one test.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use mock_provider::{MockConfig, MockServer};
 use serde_json::Value;
 use switchboard_config::Config;
+use switchboard_ledger::{Clock, ManualClock, SystemClock};
 use switchboard_server::RunningServer;
+use switchboard_server::gateway::Gateway;
 
 use crate::client::{self, Answer, HttpClient, StreamReader};
 use crate::config::BASE;
 
 type Configure = Box<dyn FnOnce(&mut Config)>;
+
+/// The admin key of every harness gateway.
+pub const ADMIN_KEY: &str = "admin-secret-key";
 
 /// Builds a [`Harness`].
 #[derive(Default)]
@@ -19,6 +25,7 @@ pub struct HarnessBuilder {
     mock: MockConfig,
     configure: Vec<Configure>,
     extra_toml: String,
+    clock: Option<Arc<ManualClock>>,
 }
 
 impl HarnessBuilder {
@@ -31,6 +38,12 @@ impl HarnessBuilder {
     /// Changes the parsed config before the gateway starts.
     pub fn configure(mut self, f: impl FnOnce(&mut Config) + 'static) -> Self {
         self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Runs the gateway on a clock the test moves by hand.
+    pub fn with_clock(mut self, clock: Arc<ManualClock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -50,13 +63,21 @@ impl HarnessBuilder {
         for f in self.configure {
             f(&mut config);
         }
-        let gateway = RunningServer::start(config).await.expect("gateway starts");
+        let clock: Arc<dyn Clock> = match &self.clock {
+            Some(c) => Arc::clone(c) as Arc<dyn Clock>,
+            None => Arc::new(SystemClock),
+        };
+        let gateway = RunningServer::start_with_clock(config.clone(), Arc::clone(&clock))
+            .await
+            .expect("gateway starts");
         Harness {
             base: format!("http://{}", gateway.addr),
             gateway,
             mock,
             client: client::http1(),
             data,
+            config,
+            clock,
         }
     }
 }
@@ -70,6 +91,8 @@ pub struct Harness {
     pub client: HttpClient,
     /// The node's data directory (audit log, admin state), removed when the harness drops.
     pub data: tempfile::TempDir,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Harness {
@@ -79,6 +102,81 @@ impl Harness {
 
     pub async fn start() -> Harness {
         Self::builder().start().await
+    }
+
+    /// The node's shared state: ledger, audit log, keys.
+    pub fn gw(&self) -> &Gateway {
+        &self.gateway.gateway
+    }
+
+    /// Stops the gateway gracefully and starts a new one on the same config, data
+    /// directory and clock, as a node restart would.
+    pub async fn restart(self) -> Harness {
+        let Harness {
+            gateway,
+            mock,
+            client,
+            data,
+            config,
+            clock,
+            ..
+        } = self;
+        gateway.shutdown().await;
+        let gateway = RunningServer::start_with_clock(config.clone(), Arc::clone(&clock))
+            .await
+            .expect("gateway restarts");
+        Harness {
+            base: format!("http://{}", gateway.addr),
+            gateway,
+            mock,
+            client,
+            data,
+            config,
+            clock,
+        }
+    }
+
+    /// Calls the admin API with the admin key.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let headers = [
+            ("authorization", &*format!("Bearer {ADMIN_KEY}")),
+            ("content-type", "application/json"),
+        ];
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        client::send(
+            &self.client,
+            client::request(method, &self.admin_url(path), &headers, body),
+        )
+        .await
+    }
+
+    /// Every audit record on disk, once everything appended so far is durable.
+    pub async fn audit_records(&self) -> Vec<switchboard_audit::AuditRecord> {
+        self.gw().audit.flush().await.expect("audit flush");
+        let mut out = Vec::new();
+        switchboard_audit::scan(&self.config.audit_dir(), &Default::default(), |r| {
+            out.push(r)
+        })
+        .expect("audit scan");
+        out
+    }
+
+    /// Waits (bounded) until the audit log holds a record of `request_id`: records are
+    /// appended off the response path, after the response ends.
+    pub async fn audit_record(&self, request_id: &str) -> switchboard_audit::AuditRecord {
+        for _ in 0..200 {
+            if let Some(r) = self
+                .audit_records()
+                .await
+                .into_iter()
+                .find(|r| r.request_id == request_id)
+            {
+                return r;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no audit record of {request_id}");
     }
 
     pub fn url(&self, path: &str) -> String {

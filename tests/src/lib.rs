@@ -16,7 +16,7 @@ pub mod config;
 pub mod harness;
 
 pub use client::{Answer, StreamReader};
-pub use harness::{Harness, HarnessBuilder};
+pub use harness::{ADMIN_KEY, Harness, HarnessBuilder};
 
 /// A key of tenant `acme` that may use every model.
 pub const KEY_A: &str = "sk-test-acme-0001";

@@ -135,7 +135,7 @@ impl AuditLog {
     /// directory. Appends that reach the writer afterwards fail with
     /// [`AuditError::Closed`]. Like every append, this waits out a failing disk; put a
     /// deadline around it if the process must exit regardless.
-    pub async fn shutdown(self) -> Result<(), AuditError> {
+    pub async fn shutdown(&self) -> Result<(), AuditError> {
         self.inner.permits.close();
         let (tx, rx) = oneshot::channel();
         let sent = self.inner.actor.cast(AuditMsg::Shutdown(tx)).is_ok();

@@ -122,7 +122,11 @@ impl RunningServer {
         if let Err(e) = self.gateway.ledger.flush().await {
             tracing::warn!(error = %e, "ledger settlements not all applied at shutdown");
         }
-        if let Err(e) = self.gateway.audit.flush().await {
+        if let Err(e) = self.gateway.ledger.give_back_all().await {
+            tracing::warn!(error = %e, "leases not all given back at shutdown");
+        }
+        // Makes every record durable, stops the writer and releases the directory.
+        if let Err(e) = self.gateway.audit.shutdown().await {
             tracing::error!(error = %e, "audit log not fully flushed at shutdown");
         }
         tracing::info!("switchboard stopped");

@@ -95,11 +95,11 @@ async fn stream_matches_non_stream() {
         assert_eq!(c["object"], "chat.completion.chunk");
         assert_eq!(c["id"], chunks[0]["id"]);
         assert!(c.get("usage").is_none(), "no usage without include_usage");
-        if let Some(piece) = c["choices"][0]["delta"]["content"].as_str() {
-            if !piece.is_empty() {
-                content_chunks += 1;
-                content.push_str(piece);
-            }
+        if let Some(piece) = c["choices"][0]["delta"]["content"].as_str()
+            && !piece.is_empty()
+        {
+            content_chunks += 1;
+            content.push_str(piece);
         }
     }
     let last = chunks.last().unwrap();

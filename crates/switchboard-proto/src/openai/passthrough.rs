@@ -49,15 +49,30 @@ struct Sniff {
     error: Option<WireError>,
 }
 
+/// The bytes after `"name"` and its colon, if `data` has that key.
+fn value_after<'a>(data: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = memmem::find(data, key)?;
+    let rest = &data[at + key.len()..];
+    let skip = rest
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace() || **b == b':')
+        .count();
+    Some(&rest[skip..])
+}
+
 /// Whether `data` has `"usage"` followed by something other than `null`.
 fn has_usage_value(data: &[u8]) -> bool {
-    let Some(at) = memmem::find(data, b"\"usage\"") else {
-        return false;
-    };
-    let rest = data[at + 7..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
-    !rest.take(4).copied().eq(*b"null")
+    value_after(data, b"\"usage\"").is_some_and(|v| !v.starts_with(b"null"))
+}
+
+/// Whether a chunk carries generated content: non-empty `content` text or tool-call
+/// `arguments`. Role-only, finish and usage chunks do not count, so the count is a floor
+/// on output tokens for a stream whose usage never arrives.
+fn has_content(data: &[u8]) -> bool {
+    let non_empty_string =
+        |v: &[u8]| v.first() == Some(&b'"') && v.get(1).is_some_and(|b| *b != b'"');
+    value_after(data, b"\"content\"").is_some_and(non_empty_string)
+        || value_after(data, b"\"arguments\"").is_some_and(non_empty_string)
 }
 
 impl StreamTransform for Passthrough {
@@ -89,7 +104,9 @@ impl StreamTransform for Passthrough {
                 }
             }
         }
-        self.content_events += 1;
+        if has_content(data) {
+            self.content_events += 1;
+        }
         write_event(out, event.event.as_deref(), &event.data);
         Ok(())
     }
@@ -136,6 +153,22 @@ mod tests {
             br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
         ));
         assert!(!has_usage_value(br#"{"choices":[]}"#));
+    }
+
+    #[test]
+    fn only_chunks_with_generated_content_count() {
+        assert!(has_content(br#"{"choices":[{"delta":{"content":"Hi"}}]}"#));
+        assert!(has_content(
+            br#"{"choices":[{"delta":{"content" : "Hi"}}]}"#
+        ));
+        assert!(!has_content(
+            br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#
+        ));
+        assert!(!has_content(
+            br#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#
+        ));
+        assert!(has_content(br#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a"}}]}}]}"#));
+        assert!(!has_content(br#"{"choices":[{"delta":{"content":null}}]}"#));
     }
 
     #[test]

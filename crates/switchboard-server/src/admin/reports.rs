@@ -21,24 +21,24 @@ use crate::gateway::Gateway;
 /// Most records one audit query returns.
 const MAX_RECORDS: usize = 10_000;
 
-fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, AdminResponse> {
+fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, String> {
     match query_param(query, name) {
         None => Ok(None),
         Some(v) => match v.parse::<u64>().ok().or_else(|| parse_rfc3339(&v)) {
             Some(ms) => Ok(Some(ms)),
-            None => Err(bad_request(format!(
+            None => Err(format!(
                 "{name}: `{v}` is not a time like 2026-11-01T00:00:00Z or unix ms"
-            ))),
+            )),
         },
     }
 }
 
-fn filter(query: Option<&str>) -> Result<Filter, AdminResponse> {
+fn filter(query: Option<&str>) -> Result<Filter, String> {
     let status = match query_param(query, "status") {
         None => None,
         Some(s) => Some(
             s.parse::<u16>()
-                .map_err(|_| bad_request(format!("status: `{s}` is not an HTTP status")))?,
+                .map_err(|_| format!("status: `{s}` is not an HTTP status"))?,
         ),
     };
     Ok(Filter {
@@ -78,7 +78,7 @@ fn groups_of(record: &AuditRecord, by: &str) -> Vec<String> {
 pub async fn spend(gw: &Gateway, query: Option<&str>) -> AdminResponse {
     let filter = match filter(query) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let by = query_param(query, "group_by").unwrap_or_else(|| "tenant".to_owned());
     if !["tenant", "team", "key", "model", "provider", "tag"].contains(&by.as_str()) {
@@ -156,7 +156,7 @@ impl Ord for ByCost {
 pub async fn audit(gw: &Gateway, query: Option<&str>) -> AdminResponse {
     let filter = match filter(query) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let limit = match query_param(query, "limit").map(|l| l.parse::<usize>()) {
         None => 100,

@@ -20,16 +20,13 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let inbound = request::parse(body.clone())?;
     let c = &inbound.chat;
-    super::note_call(
-        gw,
-        ctx,
-        "chat",
-        &c.model,
-        c.stream,
-        &inbound.raw,
-        &body,
-        c.user.as_deref(),
-    );
+    let note = super::CallNote {
+        endpoint: "chat",
+        model: &c.model,
+        stream: c.stream,
+        user: c.user.as_deref(),
+    };
+    super::note_call(gw, ctx, note, &inbound.raw, &body);
     let call = ChatCall {
         api: Wire::OpenAi,
         chat: inbound.chat,

@@ -22,15 +22,12 @@ pub async fn handle(
         .raw
         .get("user")
         .and_then(|u| serde_json::from_slice::<String>(u).ok());
-    super::note_call(
-        gw,
-        ctx,
-        "embeddings",
-        &request.model,
-        false,
-        &request.raw,
-        &body,
-        user.as_deref(),
-    );
+    let note = super::CallNote {
+        endpoint: "embeddings",
+        model: &request.model,
+        stream: false,
+        user: user.as_deref(),
+    };
+    super::note_call(gw, ctx, note, &request.raw, &body);
     pipeline::serve(gw, ctx, EmbeddingsCall { request }).await
 }

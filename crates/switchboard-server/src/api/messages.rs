@@ -22,16 +22,13 @@ pub async fn handle(
     let chat = request::parse(&body)?;
     let raw = RawObject::parse(body.clone())?;
     // Anthropic's `metadata` holds only `user_id`, already read into `chat.user`.
-    super::note_call(
-        gw,
-        ctx,
-        "chat",
-        &chat.model,
-        chat.stream,
-        &raw,
-        &body,
-        chat.user.as_deref(),
-    );
+    let note = super::CallNote {
+        endpoint: "chat",
+        model: &chat.model,
+        stream: chat.stream,
+        user: chat.user.as_deref(),
+    };
+    super::note_call(gw, ctx, note, &raw, &body);
     let call = ChatCall {
         api: Wire::Anthropic,
         chat,

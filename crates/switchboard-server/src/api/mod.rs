@@ -14,18 +14,17 @@ use crate::gateway::Gateway;
 use crate::identity::tags;
 use crate::pipeline::RequestCtx;
 
+/// What a parsed call says about itself, for its audit record.
+struct CallNote<'a> {
+    endpoint: &'static str,
+    model: &'a str,
+    stream: bool,
+    user: Option<&'a str>,
+}
+
 /// Fills the request's trail once its body is parsed: endpoint, model, stream, the tags
 /// carried in the body, and the prompt when the tenant captures prompts.
-fn note_call(
-    gw: &Gateway,
-    ctx: &RequestCtx,
-    endpoint: &'static str,
-    model: &str,
-    stream: bool,
-    raw: &RawObject,
-    body: &Bytes,
-    user: Option<&str>,
-) {
+fn note_call(gw: &Gateway, ctx: &RequestCtx, note: CallNote<'_>, raw: &RawObject, body: &Bytes) {
     let capture = gw.directory.with_tenant(&ctx.identity.tenant, |t| {
         t.map(|t| t.capture).unwrap_or_default()
     });
@@ -33,11 +32,11 @@ fn note_call(
         .get("metadata")
         .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok());
     let mut t = ctx.trail.lock();
-    t.endpoint = endpoint;
-    t.model = model.to_owned();
-    t.stream = stream;
+    t.endpoint = note.endpoint;
+    t.model = note.model.to_owned();
+    t.stream = note.stream;
     let mut all = std::mem::take(&mut t.tags);
-    tags::add_from_body(&mut all, metadata.as_ref(), user);
+    tags::add_from_body(&mut all, metadata.as_ref(), note.user);
     t.tags = tags::finish(all);
     if capture != Capture::None {
         t.prompt = serde_json::from_slice(body).ok();
