@@ -114,7 +114,7 @@ pub fn audit(cmd: AuditCmd) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Err(e) => anyhow::bail!("{}: chain broken: {e}", dir.display()),
+            Err(e) => anyhow::bail!("{}: {e}", dir.display()),
         },
         AuditCmd::Query {
             range,
