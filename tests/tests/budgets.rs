@@ -430,3 +430,18 @@ async fn a_tenant_that_asks_for_capture_gets_prompts_and_responses_in_its_record
     assert!(record.response.unwrap().contains("chat.completion"));
     assert_eq!(record.tags, vec!["feature:faq", "support-bot"]);
 }
+
+#[tokio::test]
+async fn a_call_the_audit_log_cannot_take_is_refused_not_served_unaudited() {
+    let h = Harness::builder()
+        .configure(|c| c.audit.capacity = 0)
+        .start()
+        .await;
+    let r = h
+        .post("/v1/chat/completions", "sk-test-acme-0001", ask("gpt", 5))
+        .await;
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("audit log"), "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(h.mock.calls(), 0);
+}

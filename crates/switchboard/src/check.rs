@@ -47,12 +47,13 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                 .providers
                 .get(&d.provider)
                 .is_some_and(|p| p.disabled.is_none());
-            println!(
-                "    -> {}/{}{}",
-                d.provider,
-                d.model,
-                if on { "" } else { "  (provider off)" }
-            );
+            let priced = d.price.is_some() || config.prices.contains_key(&d.model);
+            let note = match (on, priced) {
+                (false, _) => "  (provider off)",
+                (true, false) => "  (no price: its calls cost 0 against budgets)",
+                (true, true) => "",
+            };
+            println!("    -> {}/{}{note}", d.provider, d.model);
         }
     }
     println!("\nkeys: {}", config.keys.len());
@@ -65,5 +66,20 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         };
         println!("  {name:<12} tenant={} {}", k.tenant, models);
     }
+    println!("\ntenants: {}", config.tenants.len());
+    for t in &config.tenants {
+        let quotas: Vec<String> = t
+            .quotas
+            .iter()
+            .map(|q| format!("{:?}/{:?}<={}", q.metric, q.window, q.limit).to_lowercase())
+            .collect();
+        println!(
+            "  {:<12} capture={:?} {}",
+            t.name,
+            t.capture,
+            quotas.join(" ")
+        );
+    }
+    println!("\naudit log: {}", config.audit_dir().display());
     Ok(())
 }

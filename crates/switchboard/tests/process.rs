@@ -161,16 +161,26 @@ fn serve(config_path: &std::path::Path) -> (std::process::Child, String, String)
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addrs: Vec<String> =
-        line.split("http://").skip(1).map(|s| s.split([' ', ')']).next().unwrap().trim().to_owned()).collect();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addrs: Vec<String> = line
+        .split("http://")
+        .skip(1)
+        .map(|s| s.split([' ', ')']).next().unwrap().trim().to_owned())
+        .collect();
     (child, addrs[0].clone(), addrs[1].clone())
 }
 
 fn cli(admin: &str, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
-        .args(["--admin-url", &format!("http://{admin}"), "--admin-key", "cli-admin-key"])
+        .args([
+            "--admin-url",
+            &format!("http://{admin}"),
+            "--admin-key",
+            "cli-admin-key",
+        ])
         .output()
         .unwrap()
 }
@@ -189,42 +199,103 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
     std::fs::write(&path, text).unwrap();
     let (mut child, client_addr, admin) = serve(&path);
 
-    let out = cli(&admin, &["keys", "create", "--tenant", "acme", "--name", "cli-key", "--model", "gpt", "--quota", "requests:minute:1"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(
+        &admin,
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "cli-key",
+            "--model",
+            "gpt",
+            "--quota",
+            "requests:minute:1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let secret = text.split_whitespace().find(|w| w.starts_with("sk-sb-")).expect("secret printed").to_owned();
+    let secret = text
+        .split_whitespace()
+        .find(|w| w.starts_with("sk-sb-"))
+        .expect("secret printed")
+        .to_owned();
 
     let body = r#"{"model":"gpt","max_tokens":3,"messages":[{"role":"user","content":"hi"}]}"#;
     let call = |key: &str| {
         Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("authorization: Bearer {key}"), "-d", body])
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("authorization: Bearer {key}"),
+                "-d",
+                body,
+            ])
             .arg(format!("http://{client_addr}/v1/chat/completions"))
             .output()
             .unwrap()
     };
     assert_eq!(String::from_utf8_lossy(&call(&secret).stdout), "200");
-    assert_eq!(String::from_utf8_lossy(&call(&secret).stdout), "429", "the CLI's quota applies");
+    assert_eq!(
+        String::from_utf8_lossy(&call(&secret).stdout),
+        "429",
+        "the CLI's quota applies"
+    );
 
     let list = cli(&admin, &["keys", "list"]);
     let listed = String::from_utf8_lossy(&list.stdout);
-    assert!(listed.contains("cli-key") && listed.contains("requests/minute<=1"), "{listed}");
+    assert!(
+        listed.contains("cli-key") && listed.contains("requests/minute<=1"),
+        "{listed}"
+    );
     assert!(!listed.contains(&secret));
 
     let spend = cli(&admin, &["spend", "--group-by", "key"]);
-    assert!(String::from_utf8_lossy(&spend.stdout).contains("cli-key"), "{}", String::from_utf8_lossy(&spend.stdout));
+    assert!(
+        String::from_utf8_lossy(&spend.stdout).contains("cli-key"),
+        "{}",
+        String::from_utf8_lossy(&spend.stdout)
+    );
 
     assert!(cli(&admin, &["keys", "revoke", "cli-key"]).status.success());
     assert_eq!(String::from_utf8_lossy(&call(&secret).stdout), "401");
 
-    let bad = cli(&admin, &["keys", "create", "--tenant", "acme", "--quota", "bananas"]);
+    let bad = cli(
+        &admin,
+        &["keys", "create", "--tenant", "acme", "--quota", "bananas"],
+    );
     assert!(!bad.status.success());
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let audit = dir.path().join("data/audit");
-    let ok = Command::new(BIN).args(["audit", "verify"]).arg(&audit).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("3 records"), "{}", String::from_utf8_lossy(&ok.stdout));
+    let ok = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains("3 records"),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 
     // Edit one record's cost: verify must fail and say where.
     let segment = std::fs::read_dir(&audit)
@@ -233,9 +304,20 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
         .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .unwrap();
     let text = std::fs::read_to_string(&segment).unwrap();
-    std::fs::write(&segment, text.replacen("\"status\":200", "\"status\":201", 1)).unwrap();
-    let broken = Command::new(BIN).args(["audit", "verify"]).arg(&audit).output().unwrap();
+    std::fs::write(
+        &segment,
+        text.replacen("\"status\":200", "\"status\":201", 1),
+    )
+    .unwrap();
+    let broken = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap();
     assert!(!broken.status.success());
     let err = String::from_utf8_lossy(&broken.stderr);
-    assert!(err.contains("chain broken") && err.contains("jsonl:2"), "{err}");
+    assert!(
+        err.contains("chain broken") && err.contains("jsonl:2"),
+        "{err}"
+    );
 }

@@ -1,0 +1,107 @@
+//! What the policy chain adds to one small chat call: each step, and the whole chain.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderMap;
+use switchboard_benches::fixture::{CHAT, gateway};
+use switchboard_core::{RequestId, Usage, Wire};
+use switchboard_proto::openai::request;
+use switchboard_server::pipeline::accounting::{Accounting, Trail};
+use switchboard_server::pipeline::{RequestCtx, estimate, policy, route};
+
+fn headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "authorization",
+        "Bearer sk-bench-key-0001".parse().expect("header"),
+    );
+    h
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (gw, _dir) = rt.block_on(gateway());
+    let h = headers();
+    let body = Bytes::from_static(CHAT.as_bytes());
+    let mut group = c.benchmark_group("policy_chain");
+
+    group.bench_function("authenticate", |b| {
+        b.iter(|| gw.keys.authenticate(&h, gw.now_ms()).expect("key"))
+    });
+    group.bench_function("parse_openai_chat", |b| {
+        b.iter(|| request::parse(body.clone()).expect("parse"))
+    });
+    let inbound = request::parse(body.clone()).expect("parse");
+    let identity = gw.keys.authenticate(&h, gw.now_ms()).expect("key");
+    let d = route::route(&gw.catalog, &identity, "gpt").expect("route")[0].clone();
+    group.bench_function("estimate", |b| b.iter(|| estimate::chat(&inbound.chat, &d)));
+
+    let mut n = 0u64;
+    group.bench_function("admit_and_settle", |b| {
+        b.to_async(&rt).iter(|| {
+            n += 1;
+            let ctx = RequestCtx {
+                id: RequestId::new(format!("b{n}")),
+                api: Wire::OpenAi,
+                identity: Arc::clone(&identity),
+                started: Instant::now(),
+                trail: Arc::new(parking_lot::Mutex::new(Trail {
+                    endpoint: "chat",
+                    model: "gpt".into(),
+                    ..Trail::default()
+                })),
+            };
+            let gw = Arc::clone(&gw);
+            let d = d.clone();
+            let est = estimate::chat(&inbound.chat, &d);
+            async move {
+                let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
+                let acct = Accounting::new(Arc::clone(&gw), ctx, d.price, est, admission);
+                acct.complete(Usage::new(30, 5), 0, None, None)
+            }
+        })
+    });
+
+    let mut n = 0u64;
+    group.bench_function("whole_chain", |b| {
+        b.to_async(&rt).iter(|| {
+            n += 1;
+            let gw = Arc::clone(&gw);
+            let h = h.clone();
+            let body = body.clone();
+            async move {
+                let identity = gw.keys.authenticate(&h, gw.now_ms()).expect("key");
+                let inbound = request::parse(body).expect("parse");
+                let d = route::route(&gw.catalog, &identity, &inbound.chat.model).expect("route")
+                    [0]
+                .clone();
+                let est = estimate::chat(&inbound.chat, &d);
+                let ctx = RequestCtx {
+                    id: RequestId::new(format!("w{n}")),
+                    api: Wire::OpenAi,
+                    identity,
+                    started: Instant::now(),
+                    trail: Arc::new(parking_lot::Mutex::new(Trail {
+                        endpoint: "chat",
+                        model: "gpt".into(),
+                        ..Trail::default()
+                    })),
+                };
+                let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
+                let acct = Accounting::new(Arc::clone(&gw), ctx, d.price, est, admission);
+                acct.complete(Usage::new(30, 5), 0, None, None)
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
