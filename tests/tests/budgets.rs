@@ -433,15 +433,32 @@ async fn a_tenant_that_asks_for_capture_gets_prompts_and_responses_in_its_record
 
 #[tokio::test]
 async fn a_call_the_audit_log_cannot_take_is_refused_not_served_unaudited() {
+    // One record in flight at most: a stream holds the only slot until it ends.
     let h = Harness::builder()
-        .configure(|c| c.audit.capacity = 0)
+        .configure(|c| c.audit.capacity = 1)
         .start()
         .await;
+    h.mock.set_token_delay(Duration::from_millis(20));
+    let mut body = ask("gpt", 10);
+    body["stream"] = json!(true);
+    let mut s = h
+        .stream(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001")],
+            body,
+        )
+        .await;
+    assert!(s.next_data().await.is_some());
     let r = h
         .post("/v1/chat/completions", "sk-test-acme-0001", ask("gpt", 5))
         .await;
     assert_eq!(r.status, 503);
     assert!(r.text().contains("audit log"), "{}", r.text());
     assert!(r.header("retry-after").is_some());
-    assert_eq!(h.mock.calls(), 0);
+    assert_eq!(
+        h.mock.calls(),
+        1,
+        "the refused call never reached the provider"
+    );
+    assert_eq!(s.rest().await.last().map(String::as_str), Some("[DONE]"));
 }

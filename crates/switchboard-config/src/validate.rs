@@ -13,6 +13,9 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
     if c.server.max_body_bytes == 0 {
         return err("server.max_body_bytes", "must be greater than 0".into());
     }
+    if c.audit.capacity == 0 {
+        return err("audit.capacity", "must be greater than 0".into());
+    }
     if c.server.max_connections == 0 {
         return err("server.max_connections", "must be greater than 0".into());
     }
