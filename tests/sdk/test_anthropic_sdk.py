@@ -81,3 +81,10 @@ def test_a_stream_cut_by_the_upstream_raises(client, mock):
                                     messages=[{"role": "user", "content": "x"}]) as stream:
             for _ in stream.text_stream:
                 pass
+
+
+def test_a_quota_refusal_is_a_rate_limit_error(gateway_url):
+    limited = anthropic.Anthropic(base_url=gateway_url, api_key="sk-sdk-limited-anthropic", max_retries=0)
+    limited.messages.create(model="demo", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(anthropic.RateLimitError):
+        limited.messages.create(model="demo", max_tokens=5, messages=[{"role": "user", "content": "x"}])

@@ -103,3 +103,21 @@ def test_a_stream_cut_by_the_upstream_raises_instead_of_hanging(client, mock, mo
     with pytest.raises(openai.APIError):
         for _ in stream:
             pass
+
+
+def test_a_quota_refusal_is_a_rate_limit_error_with_openai_headers(gateway_url):
+    limited = openai.OpenAI(base_url=gateway_url + "/v1", api_key="sk-sdk-limited-openai", max_retries=0)
+    limited.chat.completions.create(model="demo", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.RateLimitError) as e:
+        limited.chat.completions.create(model="demo", messages=[{"role": "user", "content": "x"}])
+    headers = e.value.response.headers
+    assert headers["x-ratelimit-limit-requests"] == "1"
+    assert headers["x-ratelimit-remaining-requests"] == "0"
+    assert int(headers["retry-after"]) > 0
+    assert "requests/day" in e.value.message
+
+
+def test_cost_is_reported_in_a_header(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="demo", messages=[{"role": "user", "content": "x"}], max_tokens=5)
+    assert float(raw.headers["x-switchboard-cost-usd"]) > 0
