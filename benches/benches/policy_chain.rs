@@ -70,6 +70,28 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut n = 0u64;
+    group.bench_function("admit_and_release", |b| {
+        b.to_async(&rt).iter(|| {
+            n += 1;
+            let ctx = RequestCtx {
+                id: RequestId::new(format!("r{n}")),
+                api: Wire::OpenAi,
+                identity: Arc::clone(&identity),
+                started: Instant::now(),
+                trail: Arc::new(parking_lot::Mutex::new(Trail::default())),
+            };
+            let gw = Arc::clone(&gw);
+            let est = estimate::chat(&inbound.chat, &d);
+            async move {
+                let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
+                if let Some(r) = admission.reservation {
+                    gw.ledger.release(r);
+                }
+            }
+        })
+    });
+
+    let mut n = 0u64;
     group.bench_function("whole_chain", |b| {
         b.to_async(&rt).iter(|| {
             n += 1;
