@@ -32,6 +32,12 @@ pub fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse(&s).map_err(de::Error::custom)
 }
 
+/// `#[serde(deserialize_with = "duration::de_opt")]` for an optional duration.
+pub fn de_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    s.map(|s| parse(&s).map_err(de::Error::custom)).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ pub mod models;
 pub mod policy;
 pub mod prices;
 pub mod providers;
+pub mod routing;
 pub mod secret;
 pub mod server;
 pub mod validate;
@@ -37,6 +38,7 @@ pub use models::{DeploymentConfig, ModelConfig};
 pub use policy::{Capture, QuotaConfig, QuotaMetric, QuotaWindow, TeamConfig, TenantConfig};
 pub use prices::{PriceConfig, PriceTable};
 pub use providers::{ProviderConfig, ProviderKind};
+pub use routing::{BreakerSettings, RetryConfig, RuleConfig, StrategyName, TiersConfig};
 pub use secret::Secret;
 pub use server::{AdminConfig, ServerConfig};
 

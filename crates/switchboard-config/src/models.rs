@@ -2,8 +2,11 @@
 
 use serde::Deserialize;
 
-/// A model alias. Clients send the alias as `model`; the gateway picks one of its
-/// deployments (the first live one, in order, until routing strategies arrive).
+use crate::routing::{BreakerSettings, RetryConfig, RuleConfig, StrategyName, TiersConfig};
+
+/// A model alias. Clients send the alias as `model`; the gateway orders its deployments by
+/// the alias's strategy, skips those whose breaker is open, and falls back along its
+/// chain when they fail.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
@@ -11,6 +14,31 @@ pub struct ModelConfig {
     /// Shown as `owned_by` in `/v1/models`; defaults to the first provider's name.
     #[serde(default)]
     pub owned_by: Option<String>,
+    #[serde(default)]
+    pub strategy: StrategyName,
+    /// Aliases tried, in order, when every deployment of this one failed.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Where a prompt too long for every deployment here goes.
+    #[serde(default)]
+    pub context_fallback: Option<String>,
+    /// Where a request refused by a provider's content policy goes.
+    #[serde(default)]
+    pub content_policy_fallback: Option<String>,
+    /// Requests matching a rule are served by the rule's alias instead.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Requests are served by the small, medium or large alias by their size.
+    #[serde(default)]
+    pub tiers: Option<TiersConfig>,
+    /// Observation mode: which strategy would have been chosen, and what it would have
+    /// cost, recorded without acting on it.
+    #[serde(default)]
+    pub shadow: Option<StrategyName>,
+    #[serde(default)]
+    pub retry: RetryConfig,
+    #[serde(default)]
+    pub breaker: BreakerSettings,
 }
 
 /// One place an alias can be served: a provider and the model name it knows.
@@ -25,4 +53,16 @@ pub struct DeploymentConfig {
     /// self-hosted model).
     #[serde(default)]
     pub price: Option<crate::prices::PriceConfig>,
+    /// Share of traffic under the `weighted` strategy.
+    #[serde(default = "one")]
+    pub weight: u32,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Largest prompt plus answer, in tokens; longer requests skip this deployment.
+    #[serde(default)]
+    pub context_window: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
 }

@@ -102,6 +102,10 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
         }
     }
 
+    for (alias, m) in &c.models {
+        routing(c, alias, m)?;
+    }
+
     let mut seen = HashSet::new();
     for (i, k) in c.keys.iter().enumerate() {
         let key = format!("keys[{i}]");
@@ -188,6 +192,114 @@ fn quotas(
                 "the same metric and window are limited twice",
             ));
         }
+    }
+    Ok(())
+}
+
+/// An alias's routing settings: every alias they name exists, and the numbers make sense.
+fn routing(c: &Config, alias: &str, m: &crate::ModelConfig) -> Result<(), ConfigError> {
+    let file = c.source.as_path();
+    let key = format!("models.{alias}");
+    let known = |name: &str, at: String| -> Result<(), ConfigError> {
+        if name == alias {
+            return Err(ConfigError::new(
+                file,
+                &at,
+                format!("\"{alias}\" cannot fall back to itself"),
+            ));
+        }
+        if !c.models.contains_key(name) {
+            return Err(ConfigError::new(
+                file,
+                &at,
+                format!("unknown model alias \"{name}\""),
+            ));
+        }
+        Ok(())
+    };
+    for (i, f) in m.fallbacks.iter().enumerate() {
+        known(f, format!("{key}.fallbacks[{i}]"))?;
+    }
+    if let Some(f) = &m.context_fallback {
+        known(f, format!("{key}.context_fallback"))?;
+    }
+    if let Some(f) = &m.content_policy_fallback {
+        known(f, format!("{key}.content_policy_fallback"))?;
+    }
+    for (i, r) in m.rules.iter().enumerate() {
+        let at = format!("{key}.rules[{i}]");
+        match (&r.tag, &r.header, &r.equals) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+            _ => {
+                return Err(ConfigError::new(
+                    file,
+                    &at,
+                    "a rule is { tag, alias } or { header, equals, alias }",
+                ));
+            }
+        }
+        known(&r.alias, format!("{at}.alias"))?;
+    }
+    if let Some(t) = &m.tiers {
+        for (name, target) in [
+            ("small", &t.small),
+            ("medium", &t.medium),
+            ("large", &t.large),
+        ] {
+            if target != alias {
+                known(target, format!("{key}.tiers.{name}"))?;
+            }
+        }
+        if t.large_from_tokens < t.medium_from_tokens {
+            return Err(ConfigError::new(
+                file,
+                &format!("{key}.tiers"),
+                "large_from_tokens must be >= medium_from_tokens",
+            ));
+        }
+    }
+    if m.retry.max_attempts == 0 {
+        return Err(ConfigError::new(
+            file,
+            &format!("{key}.retry.max_attempts"),
+            "must be at least 1",
+        ));
+    }
+    for (i, r) in m.retry.retry_on.iter().enumerate() {
+        if ![
+            "rate_limited",
+            "server_errors",
+            "timeouts",
+            "connect_errors",
+        ]
+        .contains(&r.as_str())
+        {
+            return Err(ConfigError::new(
+                file,
+                &format!("{key}.retry.retry_on[{i}]"),
+                format!(
+                    "`{r}` is not one of rate_limited, server_errors, timeouts, connect_errors"
+                ),
+            ));
+        }
+    }
+    let b = &m.breaker;
+    if !(b.failure_ratio > 0.0 && b.failure_ratio <= 1.0)
+        || b.window == 0
+        || b.consecutive_failures == 0
+    {
+        return Err(ConfigError::new(
+            file,
+            &format!("{key}.breaker"),
+            "failure_ratio must be in (0, 1], window and consecutive_failures at least 1",
+        ));
+    }
+    if m.strategy == crate::StrategyName::Weighted && m.deployments.iter().all(|d| d.weight == 0) {
+        return Err(ConfigError::new(
+            file,
+            &format!("{key}.deployments"),
+            "weighted routing needs a weight above 0",
+        ));
     }
     Ok(())
 }

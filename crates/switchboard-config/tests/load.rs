@@ -228,3 +228,64 @@ fn bad_quotas_prices_and_expiries_name_their_key() {
     );
     assert_eq!(load(&text, &[]).unwrap_err().key, "keys[0].expires_at");
 }
+
+#[test]
+fn routing_settings_load_and_bad_ones_name_their_key() {
+    let extra = r#"
+[models.router]
+strategy = "weighted"
+fallbacks = ["demo"]
+context_fallback = "gpt"
+rules = [{ tag = "support-bot", alias = "demo" }, { header = "x-tier", equals = "cheap", alias = "demo" }]
+shadow = "cheapest"
+deployments = [{ provider = "demo", model = "a", weight = 3, context_window = 8192 }, { provider = "demo", model = "b" }]
+retry = { max_attempts = 4, base_backoff = "50ms", total_deadline = "20s" }
+breaker = { consecutive_failures = 3, cooldown = "2s" }
+"#;
+    let c = load(&format!("{BASE}{extra}"), &[]).unwrap();
+    let m = &c.models["router"];
+    assert_eq!(m.strategy, switchboard_config::StrategyName::Weighted);
+    assert_eq!(m.deployments[0].weight, 3);
+    assert_eq!(m.deployments[1].weight, 1);
+    assert_eq!(m.retry.max_attempts, 4);
+    assert_eq!(m.retry.total_deadline.unwrap().as_secs(), 20);
+    assert_eq!(m.breaker.consecutive_failures, 3);
+    assert_eq!(m.breaker.window, 20, "unset fields keep their defaults");
+    let cases = [
+        (
+            "fallbacks = [\"demo\"]",
+            "fallbacks = [\"nowhere\"]",
+            "models.router.fallbacks[0]",
+        ),
+        (
+            "fallbacks = [\"demo\"]",
+            "fallbacks = [\"router\"]",
+            "models.router.fallbacks[0]",
+        ),
+        (
+            "{ tag = \"support-bot\", alias = \"demo\" }",
+            "{ tag = \"x\", header = \"y\", alias = \"demo\" }",
+            "models.router.rules[0]",
+        ),
+        (
+            "max_attempts = 4",
+            "max_attempts = 0",
+            "models.router.retry.max_attempts",
+        ),
+        (
+            "strategy = \"weighted\"",
+            "strategy = \"fastest\"",
+            "models.router.strategy",
+        ),
+        (
+            "total_deadline = \"20s\"",
+            "retry_on = [\"always\"]",
+            "models.router.retry.retry_on[0]",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let text = format!("{BASE}{}", extra.replace(from, to));
+        let e = load(&text, &[]).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+    }
+}
