@@ -22,6 +22,7 @@ pub mod error;
 pub mod gateway;
 pub mod identity;
 pub mod listener;
+pub mod metrics;
 pub mod pipeline;
 pub mod restore;
 pub mod server;

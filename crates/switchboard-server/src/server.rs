@@ -57,6 +57,7 @@ impl RunningServer {
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
         let config = Arc::new(config);
+        crate::metrics::handle();
         let gateway = Arc::new(Gateway::start(Arc::clone(&config), clock).await?);
         let restored = restore::restore_spend(&gateway)
             .await

@@ -10,6 +10,7 @@
 //! - [`keys`]: `GET/POST /admin/keys`, `GET/PATCH/DELETE /admin/keys/{id}`.
 //! - [`tenants`]: `GET /admin/tenants`, `GET/PUT /admin/tenants/{name}`,
 //!   `PUT /admin/teams/{tenant}/{team}`.
+//! - `GET /metrics`: Prometheus text (see [`crate::metrics`]).
 //! - [`reports`]: `GET /admin/spend?group_by=..&from=..&to=..&tenant=..`,
 //!   `GET /admin/audit?tenant=..&from=..&to=..&status=..&order=time|cost&limit=..`.
 
@@ -112,6 +113,17 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Err(r) => r,
         },
         (&Method::DELETE, ["admin", "keys", id]) => keys::revoke(gw, id).await,
+        (&Method::GET, ["metrics"]) => match crate::metrics::handle() {
+            Some(h) => {
+                let mut r = Response::new(Full::new(Bytes::from(h.render())));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
+            None => http::internal("another metrics recorder is installed in this process"),
+        },
         (&Method::GET, ["admin", "spend"]) => reports::spend(gw, query.as_deref()).await,
         (&Method::GET, ["admin", "audit"]) => reports::audit(gw, query.as_deref()).await,
         (&Method::GET, ["admin", "tenants"]) => tenants::list(gw),

@@ -95,6 +95,13 @@ impl Accounting {
             self.gw.ledger.settle(r, &Actual::of_call(cost, usage));
         }
         let mut record = base_record(&self.gw, &self.ctx, 200, Decision::Allowed);
+        crate::metrics::usage(
+            &record.model,
+            record.provider.as_deref().unwrap_or(""),
+            usage.input_tokens,
+            usage.output_tokens,
+            cost.nanos(),
+        );
         record.set_usage(usage);
         record.cost_nanos = cost.nanos();
         record.stream_end = stream_end.map(str::to_owned);

@@ -1,0 +1,205 @@
+//! [`Gate`]: the published snapshot of a breaker that requests are admitted against.
+//!
+//! The breaker actor publishes its state here after every change; the request path
+//! reads it without awaiting anything. Closed, the common case, costs one atomic load.
+//! Otherwise a mutex is held for a few comparisons, because handing out the half-open
+//! probe must be exclusive: the gate records a claim (the opening's epoch and the
+//! time), and while that claim is live every other caller is turned away.
+//!
+//! The gate also decides on its own that an opening has ended: it compares the
+//! published `until_ms` with the caller's clock, so a probe is available the moment the
+//! cooldown ends even if the actor has nothing to process. A claim dies when its lease
+//! ([`crate::BreakerConfig::probe_timeout`]) runs out, or when the actor publishes a new
+//! epoch (the probe was answered, or the breaker reopened).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::breaker::{Breaker, BreakerState, add_ms};
+use crate::strategy::Availability;
+
+/// One breaker's published state and its probe claim.
+#[derive(Debug)]
+pub struct Gate {
+    closed: AtomicBool,
+    inner: Mutex<Published>,
+    probe_lease: Duration,
+    /// Transitions the actor has made; for metrics.
+    pub(crate) transitions: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Published {
+    state: BreakerState,
+    epoch: u64,
+    claim: Option<Claim>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    epoch: u64,
+    at_ms: u64,
+}
+
+/// What [`Gate::admit`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Closed or open: nothing to tell the actor.
+    Plain(Availability),
+    /// This caller holds the probe of opening `epoch` since `at_ms`.
+    Probe { epoch: u64, at_ms: u64 },
+}
+
+impl Admission {
+    pub fn availability(self) -> Availability {
+        match self {
+            Admission::Plain(a) => a,
+            Admission::Probe { .. } => Availability::HalfOpenProbe,
+        }
+    }
+}
+
+impl Gate {
+    /// A closed gate whose probes are leased for `probe_lease`.
+    pub fn new(probe_lease: Duration) -> Self {
+        Self {
+            closed: AtomicBool::new(true),
+            inner: Mutex::new(Published {
+                state: BreakerState::Closed,
+                epoch: 0,
+                claim: None,
+            }),
+            probe_lease,
+            transitions: AtomicU64::new(0),
+        }
+    }
+
+    /// Replaces the snapshot with `breaker`'s state; a live claim on the same epoch
+    /// survives (the actor may not have seen its probe message yet).
+    pub fn publish(&self, breaker: &Breaker) {
+        let state = breaker.state();
+        let mut p = self.inner.lock();
+        p.state = state;
+        p.epoch = breaker.epoch();
+        self.closed
+            .store(state == BreakerState::Closed, Ordering::Release);
+    }
+
+    /// May a request go now, and is it the probe?
+    pub fn admit(&self, now_ms: u64) -> Admission {
+        if self.closed.load(Ordering::Acquire) {
+            return Admission::Plain(Availability::Closed);
+        }
+        let mut p = self.inner.lock();
+        match p.state {
+            BreakerState::Closed => Admission::Plain(Availability::Closed),
+            BreakerState::Open { until_ms, .. } if now_ms < until_ms => {
+                Admission::Plain(Availability::Open { until_ms })
+            }
+            BreakerState::Open { .. } | BreakerState::HalfOpen { .. } => {
+                if let Some(c) = p.claim
+                    && c.epoch == p.epoch
+                {
+                    let lease_end = add_ms(c.at_ms, self.probe_lease);
+                    if now_ms < lease_end {
+                        return Admission::Plain(Availability::Open {
+                            until_ms: lease_end,
+                        });
+                    }
+                }
+                let epoch = p.epoch;
+                p.claim = Some(Claim {
+                    epoch,
+                    at_ms: now_ms,
+                });
+                Admission::Probe {
+                    epoch,
+                    at_ms: now_ms,
+                }
+            }
+        }
+    }
+
+    pub fn state(&self) -> BreakerState {
+        self.inner.lock().state
+    }
+
+    pub fn transitions(&self) -> u64 {
+        self.transitions.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::{BreakerConfig, Outcome};
+
+    fn open_breaker() -> Breaker {
+        let mut b = Breaker::new(BreakerConfig {
+            consecutive_failures: 1,
+            cooldown: Duration::from_millis(100),
+            probe_timeout: Duration::from_millis(1_000),
+            ..BreakerConfig::default()
+        });
+        b.record(0, Outcome::Failure);
+        b
+    }
+
+    #[test]
+    fn a_closed_gate_admits_everyone() {
+        let g = Gate::new(Duration::from_secs(1));
+        assert_eq!(g.admit(5), Admission::Plain(Availability::Closed));
+    }
+
+    #[test]
+    fn one_probe_per_opening_until_its_lease_runs_out() {
+        let g = Gate::new(Duration::from_millis(1_000));
+        let b = open_breaker();
+        g.publish(&b);
+        let open = Admission::Plain(Availability::Open { until_ms: 100 });
+        assert_eq!(g.admit(99), open);
+        assert_eq!(
+            g.admit(100),
+            Admission::Probe {
+                epoch: 1,
+                at_ms: 100
+            }
+        );
+        let busy = Admission::Plain(Availability::Open { until_ms: 1_100 });
+        assert_eq!(g.admit(100), busy);
+        assert_eq!(g.admit(1_099), busy);
+        // The actor republishing the same opening keeps the claim.
+        g.publish(&b);
+        assert_eq!(g.admit(500), busy);
+        assert_eq!(
+            g.admit(1_100),
+            Admission::Probe {
+                epoch: 1,
+                at_ms: 1_100
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_opening_voids_the_old_claim() {
+        let g = Gate::new(Duration::from_millis(1_000));
+        let mut b = open_breaker();
+        g.publish(&b);
+        assert!(matches!(g.admit(100), Admission::Probe { .. }));
+        b.record(150, Outcome::Failure); // the probe failed: reopened until 150 + 200
+        g.publish(&b);
+        assert_eq!(
+            g.admit(349),
+            Admission::Plain(Availability::Open { until_ms: 350 })
+        );
+        assert_eq!(
+            g.admit(350),
+            Admission::Probe {
+                epoch: 2,
+                at_ms: 350
+            }
+        );
+    }
+}
