@@ -57,6 +57,7 @@ fn bench(c: &mut Criterion) {
                     model: "gpt".into(),
                     ..Trail::default()
                 })),
+                headers: Arc::new(HeaderMap::new()),
             };
             let gw = Arc::clone(&gw);
             let d = d.clone();
@@ -79,6 +80,7 @@ fn bench(c: &mut Criterion) {
                 identity: Arc::clone(&identity),
                 started: Instant::now(),
                 trail: Arc::new(parking_lot::Mutex::new(Trail::default())),
+                headers: Arc::new(HeaderMap::new()),
             };
             let gw = Arc::clone(&gw);
             let est = estimate::chat(&inbound.chat, &d);
@@ -115,6 +117,7 @@ fn bench(c: &mut Criterion) {
                         model: "gpt".into(),
                         ..Trail::default()
                     })),
+                    headers: Arc::new(HeaderMap::new()),
                 };
                 let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
                 let acct = Accounting::new(Arc::clone(&gw), ctx, d.price, est, admission);

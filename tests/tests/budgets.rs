@@ -256,9 +256,9 @@ async fn the_ledger_equals_the_audit_log_across_families_streams_and_failures() 
         let anthropic = json!({"model": model, "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]});
         assert_eq!(h.post_anthropic(key, anthropic).await.status, 200);
     }
-    // A failed call is released, not charged.
+    // A failed call (three attempts, all 500) is released, not charged.
     h.mock
-        .add_fault(mock_provider::FaultRule::new("status=500").times(1));
+        .add_fault(mock_provider::FaultRule::new("status=500").times(3));
     assert_eq!(
         h.post("/v1/chat/completions", key, ask("metered", 5))
             .await
@@ -285,7 +285,9 @@ async fn the_ledger_equals_the_audit_log_across_families_streams_and_failures() 
         .filter(|r| r.tenant == "mixed")
         .collect();
     assert_eq!(records.len(), 7);
-    assert_eq!(records.iter().filter(|r| r.status == 502).count(), 1);
+    let failed: Vec<_> = records.iter().filter(|r| r.status == 502).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].attempts, 3, "retried before giving up");
     assert_eq!(spent, records.iter().map(|r| r.cost_nanos).sum::<i64>());
     assert_eq!(
         spent,
@@ -353,6 +355,7 @@ async fn spend_survives_a_restart_because_it_is_rebuilt_from_the_audit_log() {
         .status,
         429
     );
+    h.gw().audit.flush().await.unwrap();
     switchboard_audit::verify(&h.config.audit_dir()).unwrap();
 }
 

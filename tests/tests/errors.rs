@@ -170,18 +170,25 @@ async fn upstream_failures_map_to_502_503_504_and_pass_429_retry_after() {
             c.providers
                 .get_mut("mock-openai")
                 .unwrap()
-                .first_byte_timeout = Duration::from_millis(300)
+                .first_byte_timeout = Duration::from_millis(300);
+            // One attempt and a breaker that never trips: this test is about how each
+            // failure is shown, not about retries or breakers.
+            let gpt = c.models.get_mut("gpt").unwrap();
+            gpt.retry.max_attempts = 1;
+            gpt.breaker.consecutive_failures = 1000;
+            gpt.breaker.min_requests = 1000;
         })
         .start()
         .await;
     let cases: &[(&str, u16, &str)] = &[
         ("status=500", 502, "server_error"),
         ("status=503", 503, "server_error"),
-        ("status=429;retry-after=7", 429, "rate_limit_error"),
         ("status=400", 400, "invalid_request_error"),
         ("hang", 504, "timeout"),
         ("bad-json", 502, "server_error"),
         ("cut-after=2", 502, "server_error"),
+        // Last: a 429 with Retry-After opens the deployment's breaker until then.
+        ("status=429;retry-after=7", 429, "rate_limit_error"),
     ];
     for (fault, status, kind) in cases {
         h.mock

@@ -47,6 +47,12 @@ pub enum GatewayError {
     /// A quota refused the call (429), or its owner could not be asked (503).
     #[error("{}", refusal_message(.0))]
     Refused(Box<Refusal>),
+    /// Every deployment of the model is out of rotation (its circuit breaker is open).
+    #[error("every deployment of model `{alias}` is failing; retry in {}s", retry_after.as_secs().max(1))]
+    AllOpen {
+        alias: String,
+        retry_after: Duration,
+    },
     /// The audit log cannot take another record; the call is refused rather than served
     /// unaudited.
     #[error("the audit log is not accepting records right now; retry shortly")]
@@ -153,6 +159,11 @@ impl GatewayError {
                 K::Unavailable,
                 "audit_unavailable",
             ),
+            GatewayError::AllOpen { .. } => d(
+                StatusCode::SERVICE_UNAVAILABLE,
+                K::Unavailable,
+                "all_breakers_open",
+            ),
         }
     }
 
@@ -162,6 +173,7 @@ impl GatewayError {
             GatewayError::Upstream(UpstreamError::Status { retry_after, .. }) => *retry_after,
             GatewayError::Refused(r) => r.retry_after_ms.map(Duration::from_millis),
             GatewayError::AuditUnavailable => Some(Duration::from_secs(1)),
+            GatewayError::AllOpen { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

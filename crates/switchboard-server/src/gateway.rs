@@ -12,6 +12,7 @@ use switchboard_ledger::{Clock, Ledger};
 use switchboard_upstream::Catalog;
 
 use crate::identity::{AdminState, Directory, KeyStore, state};
+use crate::routing::Health;
 use crate::server::StartError;
 
 /// One node's gateway, shared by every connection.
@@ -25,6 +26,8 @@ pub struct Gateway {
     pub ledger: Ledger,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
+    /// Breakers, in-flight counts and latency of every deployment.
+    pub health: Health,
     ids: RequestIds,
 }
 
@@ -53,8 +56,13 @@ impl Gateway {
             .await
             .map_err(|e| StartError::Data(e.to_string()))?;
         let ledger = Ledger::new(config.server.node_name.clone(), Arc::clone(&clock));
+        let catalog = Catalog::from_config(&config)?;
+        let health = Health::start(&catalog, &config, Arc::clone(&clock))
+            .await
+            .map_err(StartError::Data)?;
         Ok(Self {
-            catalog: Catalog::from_config(&config)?,
+            catalog,
+            health,
             keys,
             directory,
             admin_state: tokio::sync::Mutex::new(admin_state),

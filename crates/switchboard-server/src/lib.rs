@@ -25,6 +25,7 @@ pub mod listener;
 pub mod metrics;
 pub mod pipeline;
 pub mod restore;
+pub mod routing;
 pub mod server;
 pub mod service;
 

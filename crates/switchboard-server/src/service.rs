@@ -102,18 +102,20 @@ async fn serve(
         tags: tags::from_headers(&parts.headers),
         ..Trail::default()
     };
+    let headers = Arc::new(parts.headers);
     let ctx = ctx_out.insert(RequestCtx {
         id: id.clone(),
         api,
         identity,
         started,
         trail: Arc::new(parking_lot::Mutex::new(trail)),
+        headers: Arc::clone(&headers),
     });
     match ep {
-        Endpoint::Models => Ok(api::models::list(gw, ctx, &parts.headers)),
-        Endpoint::Model(m) => api::models::get(gw, ctx, &parts.headers, &m),
+        Endpoint::Models => Ok(api::models::list(gw, ctx, &headers)),
+        Endpoint::Model(m) => api::models::get(gw, ctx, &headers, &m),
         Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
-            let bytes = read_body(&parts.headers, body, gw.config.server.max_body_bytes).await?;
+            let bytes = read_body(&headers, body, gw.config.server.max_body_bytes).await?;
             match ep {
                 Endpoint::ChatCompletions => api::chat::handle(gw, ctx, bytes).await,
                 Endpoint::Messages => api::messages::handle(gw, ctx, bytes).await,

@@ -62,9 +62,16 @@ impl Provider {
 /// One place an alias can be served.
 #[derive(Debug, Clone)]
 pub struct Deployment {
+    /// `provider/model`: the deployment's name in breakers, metrics and the admin API. One
+    /// upstream model served for several aliases is one deployment.
+    pub id: String,
     pub provider: Arc<Provider>,
     /// The upstream's model name.
     pub model: String,
+    /// Share of traffic under weighted routing.
+    pub weight: u32,
+    /// Largest prompt plus answer, when known.
+    pub context_window: Option<u32>,
     /// What a call costs here: the deployment's own price, else the table's entry for the
     /// upstream model, else zero (`switchboard check` warns about unpriced models).
     pub price: Price,
@@ -155,8 +162,11 @@ impl Catalog {
                         });
                     let (price, max_output_tokens) = priced.unwrap_or_default();
                     providers.get(&d.provider).map(|p| Deployment {
+                        id: format!("{}/{}", d.provider, d.model),
                         provider: Arc::clone(p),
                         model: d.model.clone(),
+                        weight: d.weight,
+                        context_window: d.context_window,
                         price,
                         max_output_tokens,
                     })
@@ -203,6 +213,23 @@ impl Catalog {
                 None => Lookup::Live(&a.deployments),
             },
         }
+    }
+
+    /// Every live deployment of every alias, each once, with the alias it was first seen
+    /// under (whose breaker settings it takes).
+    pub fn deployments(&self) -> Vec<(&str, &Deployment)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for name in &self.order {
+            if let Some(a) = self.aliases.get(name) {
+                for d in &a.deployments {
+                    if seen.insert(d.id.as_str()) {
+                        out.push((name.as_str(), d));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Live aliases in config order, with who owns them: what `/v1/models` lists.

@@ -30,6 +30,8 @@ pub struct Trail {
     pub provider: Option<String>,
     pub served_model: Option<String>,
     pub attempts: u32,
+    /// Fallback aliases the call moved through, in order.
+    pub fallbacks: Vec<String>,
     pub stream: bool,
     pub tags: Vec<String>,
     /// The request body, when the tenant captures prompts.
@@ -48,6 +50,17 @@ pub struct Accounting {
     estimate: Estimate,
     admission: Option<Admission>,
     pub capture: Capture,
+    /// What the alias's shadow strategy would have chosen, for the savings report.
+    shadow: Option<ShadowNote>,
+}
+
+/// The shadow strategy's choice for a call: its alias and price, and whether it differs
+/// from the deployment that served.
+#[derive(Debug, Clone)]
+pub struct ShadowNote {
+    pub alias: String,
+    pub price: Price,
+    pub differed: bool,
 }
 
 impl Accounting {
@@ -68,7 +81,17 @@ impl Accounting {
             estimate,
             admission: Some(admission),
             capture,
+            shadow: None,
         }
+    }
+
+    /// The price of the deployment that ended up serving the call.
+    pub fn set_price(&mut self, price: Price) {
+        self.price = price;
+    }
+
+    pub fn set_shadow(&mut self, note: ShadowNote) {
+        self.shadow = Some(note);
     }
 
     /// Charges the real cost of a call that was answered, and records it. `usage` as the
@@ -88,6 +111,12 @@ impl Accounting {
         }
         usage.output_tokens = usage.output_tokens.max(floor_output);
         let cost = self.price.cost(&usage);
+        if let Some(s) = self.shadow.take() {
+            self.gw
+                .health
+                .shadow
+                .observe(&s.alias, cost, s.price.cost(&usage), s.differed);
+        }
         let Some(admission) = self.admission.take() else {
             return cost;
         };
@@ -154,6 +183,7 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
         served_model: trail.served_model.clone(),
         provider: trail.provider.clone(),
         attempts: trail.attempts,
+        fallbacks: trail.fallbacks.clone(),
         decision,
         status,
         latency_ms: ctx.started.elapsed().as_millis() as u64,

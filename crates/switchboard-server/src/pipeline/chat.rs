@@ -2,19 +2,35 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::Response;
 use switchboard_config::{Capture, ProviderKind};
+use switchboard_core::Usage;
+use switchboard_proto::chat::ChatResponse;
 use switchboard_proto::stream::encode_all;
 use switchboard_upstream::adapters::{client_encoder, write_for_client};
 use switchboard_upstream::{ChatCall, Deployment, UpstreamError, builtin};
 use tokio::time::Instant;
 
-use super::accounting::Accounting;
+use super::accounting::{Accounting, ShadowNote};
+use super::estimate::Estimate;
 use super::relay::{OutcomeSink, RelayTimeouts, SseRelay, StreamEnd};
 use super::{RequestCtx, attempt, estimate, policy, respond, route};
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
+use crate::routing::{self, Served, resolve};
+
+/// What one successful attempt produced, before the client sees any of it.
+enum Answer {
+    Complete {
+        body: Bytes,
+        usage: Usage,
+    },
+    Stream(Box<SseRelay>),
+    /// The offline provider's whole answer.
+    Builtin(ChatResponse),
+}
 
 /// Serves one chat call end to end.
 pub async fn serve(
@@ -22,64 +38,164 @@ pub async fn serve(
     ctx: &RequestCtx,
     call: ChatCall,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let deployments = route::route(&gw.catalog, &ctx.identity, &call.chat.model)?;
-    let Some(d) = deployments.first() else {
-        return Err(GatewayError::ModelUnavailable {
-            alias: call.chat.model.clone(),
-            reason: "no deployment".into(),
-        });
+    let requested = call.chat.model.clone();
+    route::route(&gw.catalog, &ctx.identity, &requested)?;
+    let counted = estimate::count_chat(&call.chat);
+    let alias = match gw.config.models.get(&requested) {
+        Some(m) => resolve::serving_alias(m, &requested, || {
+            resolve::features(ctx, Some(&call.chat), counted.input_tokens)
+        }),
+        None => requested.clone(),
     };
-    {
-        let mut t = ctx.trail.lock();
-        t.provider = Some(d.provider.name.clone());
-        t.served_model = Some(d.model.clone());
-        t.attempts = 1;
-    }
-    let estimate = estimate::chat(&call.chat, d);
+    let estimate = plan_estimate(gw, &alias, |d| counted.on(d))?;
     let admission = policy::admit(gw, ctx, &estimate).await?;
-    let acct = Accounting::new(Arc::clone(gw), ctx.clone(), d.price, estimate, admission);
-    if d.provider.kind == ProviderKind::Builtin {
-        return Ok(serve_builtin(ctx, d, &call, acct));
-    }
-    let req = match d.chat_request(&call) {
-        Ok(r) => r,
-        Err(e) => return Err(failed(acct, e.into())),
+    let first_price = resolve::deployments(gw, &alias)?
+        .first()
+        .map(|d| d.price)
+        .unwrap_or_default();
+    let mut acct = Accounting::new(
+        Arc::clone(gw),
+        ctx.clone(),
+        first_price,
+        estimate,
+        admission,
+    );
+    let capture = acct.capture == Capture::All;
+    let router_est = switchboard_router::Estimate {
+        input_tokens: estimate.usage.input_tokens,
+        output_tokens: estimate.usage.output_tokens,
     };
-    let deadline = Instant::now() + d.provider.total_timeout;
-    let resp = match attempt::send(d, req).await {
-        Ok(r) => r,
-        Err(e) => return Err(failed(acct, e.into())),
-    };
-    if call.chat.stream {
-        let capture = acct.capture == Capture::All;
-        let relay = SseRelay::new(
-            resp.into_body(),
-            d.stream_transform(&call),
-            RelayTimeouts {
-                idle: d.provider.stream_idle_timeout,
-                deadline,
-                capture,
-            },
-            settle_stream(acct),
-        );
-        return Ok(respond::event_stream(
-            &ctx.id,
-            d,
-            ResponseBody::stream(relay),
-        ));
-    }
-    let body = match attempt::read_answer(resp.into_body(), deadline).await {
-        Ok(b) => b,
-        Err(e) => return Err(failed(acct, e.into())),
-    };
-    let (out, usage) = match d.read_chat(&call, body) {
+    let result = routing::run(
+        gw,
+        ctx,
+        &alias,
+        &router_est,
+        &ChatAttempt {
+            call: &call,
+            capture,
+        },
+    )
+    .await;
+    let (answer, served) = match result {
         Ok(v) => v,
-        Err(e) => return Err(failed(acct, UpstreamError::Proto(e).into())),
+        Err(e) => return Err(failed(acct, e)),
     };
-    let captured =
-        (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&out).into_owned());
-    let cost = acct.complete(usage, 0, None, captured);
-    Ok(respond::with_cost(respond::json(&ctx.id, d, out), cost))
+    acct.set_price(served.deployment.price);
+    if let Some(note) = shadow_note(gw, &alias, &router_est, &served) {
+        acct.set_shadow(note);
+    }
+    let d = &served.deployment;
+    let resp = match answer {
+        Answer::Stream(mut relay) => {
+            relay.set_sink(settle_stream(acct));
+            respond::event_stream(&ctx.id, d, ResponseBody::stream(*relay))
+        }
+        Answer::Complete { body, usage } => {
+            let captured = capture.then(|| String::from_utf8_lossy(&body).into_owned());
+            let cost = acct.complete(usage, 0, None, captured);
+            respond::with_cost(respond::json(&ctx.id, d, body), cost)
+        }
+        Answer::Builtin(answer) => builtin_response(ctx, d, &call, acct, answer),
+    };
+    Ok(respond::with_route(resp, &served))
+}
+
+/// The most a call can cost over every deployment its plan may reach: the alias's and
+/// its fallbacks', so a failover to a pricier deployment is still covered.
+pub fn plan_estimate(
+    gw: &Gateway,
+    alias: &str,
+    on: impl Fn(&Deployment) -> Estimate,
+) -> Result<Estimate, GatewayError> {
+    let first = resolve::deployments(gw, alias)?;
+    let m = gw.config.models.get(alias);
+    let others = m
+        .into_iter()
+        .flat_map(|m| {
+            m.fallbacks
+                .iter()
+                .chain(&m.context_fallback)
+                .chain(&m.content_policy_fallback)
+        })
+        .filter_map(|a| resolve::deployments(gw, a).ok())
+        .flatten();
+    first
+        .iter()
+        .chain(others)
+        .map(on)
+        .reduce(|a, b| Estimate {
+            usage: Usage::new(
+                a.usage.input_tokens.max(b.usage.input_tokens),
+                a.usage.output_tokens.max(b.usage.output_tokens),
+            ),
+            cost: a.cost.max(b.cost),
+        })
+        .ok_or_else(|| GatewayError::ModelUnavailable {
+            alias: alias.to_owned(),
+            reason: "no deployment".into(),
+        })
+}
+
+struct ChatAttempt<'c> {
+    call: &'c ChatCall,
+    capture: bool,
+}
+
+impl routing::Attempt for ChatAttempt<'_> {
+    type Answer = Answer;
+    fn on<'a>(
+        &'a self,
+        d: &'a Deployment,
+    ) -> impl Future<Output = Result<Answer, UpstreamError>> + Send + 'a {
+        attempt_on(d, self.call, self.capture)
+    }
+}
+
+/// One attempt on `d`, up to the point where the answer can be committed.
+async fn attempt_on(
+    d: &Deployment,
+    call: &ChatCall,
+    capture: bool,
+) -> Result<Answer, UpstreamError> {
+    if d.provider.kind == ProviderKind::Builtin {
+        return Ok(Answer::Builtin(builtin::chat(
+            &call.chat, &d.model, "builtin",
+        )));
+    }
+    let req = d.chat_request(call).map_err(UpstreamError::Proto)?;
+    let deadline = Instant::now() + d.provider.total_timeout;
+    let resp = attempt::send(d, req).await?;
+    if call.chat.stream {
+        let timeouts = RelayTimeouts {
+            idle: d.provider.stream_idle_timeout,
+            deadline,
+            capture,
+        };
+        let mut relay = SseRelay::new(resp.into_body(), d.stream_transform(call), timeouts);
+        relay.first_chunk().await.map_err(UpstreamError::Body)?;
+        return Ok(Answer::Stream(Box::new(relay)));
+    }
+    let body = attempt::read_answer(resp.into_body(), deadline).await?;
+    let (body, usage) = d.read_chat(call, body).map_err(UpstreamError::Proto)?;
+    Ok(Answer::Complete { body, usage })
+}
+
+/// The shadow strategy's choice, when the alias runs one.
+fn shadow_note(
+    gw: &Gateway,
+    alias: &str,
+    est: &switchboard_router::Estimate,
+    served: &Served,
+) -> Option<ShadowNote> {
+    gw.config.models.get(alias)?.shadow?;
+    let mut rng = switchboard_router::SplitMix::from_entropy();
+    let ordered = resolve::order(gw, alias, est, &mut rng).ok()?;
+    let choice = &ordered.deployments[ordered.shadow?];
+    Some(ShadowNote {
+        alias: alias.to_owned(),
+        price: choice.price,
+        differed: choice.id != served.deployment.id,
+    })
 }
 
 /// Ends a call that failed before answering: releases its reservation, records why.
@@ -89,13 +205,14 @@ pub fn failed(acct: Accounting, err: GatewayError) -> GatewayError {
 }
 
 /// The offline provider answers in-process; a stream is replayed from the whole answer.
-fn serve_builtin(
+fn builtin_response(
     ctx: &RequestCtx,
     d: &Deployment,
     call: &ChatCall,
     acct: Accounting,
+    mut answer: ChatResponse,
 ) -> Response<ResponseBody> {
-    let answer = builtin::chat(&call.chat, &d.model, ctx.id.as_str());
+    answer.id = ctx.id.to_string();
     let body = if call.chat.stream {
         let mut encoder = client_encoder(call, &d.model);
         encode_all(encoder.as_mut(), &builtin::stream_events(&answer)).freeze()

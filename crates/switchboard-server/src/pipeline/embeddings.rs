@@ -1,20 +1,24 @@
-//! Embeddings calls.
+//! Embeddings calls: the same admission, attempt loop and settlement as chat, without
+//! streams.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::Response;
 use switchboard_config::ProviderKind;
 use switchboard_core::Usage;
+use switchboard_proto::ProtoError;
 use switchboard_proto::openai::embeddings::write_response;
-use switchboard_upstream::{EmbeddingsCall, UpstreamError, builtin};
+use switchboard_upstream::{Deployment, EmbeddingsCall, UpstreamError, builtin};
 use tokio::time::Instant;
 
 use super::accounting::Accounting;
-use super::chat::failed;
+use super::chat::{failed, plan_estimate};
 use super::{RequestCtx, attempt, estimate, policy, respond, route};
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
+use crate::routing::{self, resolve};
 
 pub async fn serve(
     gw: &Arc<Gateway>,
@@ -22,57 +26,71 @@ pub async fn serve(
     call: EmbeddingsCall,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let alias = call.request.model.clone();
-    let deployments = route::route(&gw.catalog, &ctx.identity, &alias)?;
-    let Some(d) = deployments.first() else {
-        return Err(GatewayError::ModelUnavailable {
-            alias,
-            reason: "no deployment".into(),
-        });
-    };
-    {
-        let mut t = ctx.trail.lock();
-        t.provider = Some(d.provider.name.clone());
-        t.served_model = Some(d.model.clone());
-        t.attempts = 1;
-    }
+    route::route(&gw.catalog, &ctx.identity, &alias)?;
     let texts = call.request.texts.as_deref();
-    let estimate = estimate::embeddings(texts, call.request.raw.body_len(), d);
-    if d.provider.kind == ProviderKind::Builtin && texts.is_none() {
-        return Err(GatewayError::BadRequest(
-            switchboard_proto::ProtoError::field(
+    let estimate = plan_estimate(gw, &alias, |d| {
+        estimate::embeddings(texts, call.request.raw.body_len(), d)
+    })?;
+    let admission = policy::admit(gw, ctx, &estimate).await?;
+    let first_price = resolve::deployments(gw, &alias)?
+        .first()
+        .map(|d| d.price)
+        .unwrap_or_default();
+    let mut acct = Accounting::new(
+        Arc::clone(gw),
+        ctx.clone(),
+        first_price,
+        estimate,
+        admission,
+    );
+    let router_est = switchboard_router::Estimate {
+        input_tokens: estimate.usage.input_tokens,
+        output_tokens: 0,
+    };
+    let result = routing::run(gw, ctx, &alias, &router_est, &EmbeddingsAttempt(&call)).await;
+    let ((out, usage), served) = match result {
+        Ok(v) => v,
+        Err(e) => return Err(failed(acct, e)),
+    };
+    acct.set_price(served.deployment.price);
+    let cost = acct.complete(usage, 0, None, None);
+    let resp = respond::with_cost(respond::json(&ctx.id, &served.deployment, out), cost);
+    Ok(respond::with_route(resp, &served))
+}
+
+struct EmbeddingsAttempt<'c>(&'c EmbeddingsCall);
+
+impl routing::Attempt for EmbeddingsAttempt<'_> {
+    type Answer = (Bytes, Usage);
+    fn on<'a>(
+        &'a self,
+        d: &'a Deployment,
+    ) -> impl Future<Output = Result<(Bytes, Usage), UpstreamError>> + Send + 'a {
+        attempt_on(d, self.0)
+    }
+}
+
+async fn attempt_on(
+    d: &Deployment,
+    call: &EmbeddingsCall,
+) -> Result<(Bytes, Usage), UpstreamError> {
+    if d.provider.kind == ProviderKind::Builtin {
+        let texts = call.request.texts.as_deref().ok_or_else(|| {
+            UpstreamError::Proto(ProtoError::field(
                 "input",
                 "the offline model embeds text, not token ids",
-            ),
-        ));
-    }
-    let admission = policy::admit(gw, ctx, &estimate).await?;
-    let acct = Accounting::new(Arc::clone(gw), ctx.clone(), d.price, estimate, admission);
-    let (out, usage) = if let (ProviderKind::Builtin, Some(texts)) = (d.provider.kind, texts) {
+            ))
+        })?;
         let vectors = builtin::embeddings(texts, call.request.dimensions);
         let usage = Usage::new(texts.iter().map(|t| builtin::count_words(t)).sum(), 0);
-        (
+        return Ok((
             write_response(&vectors, &d.model, usage, call.request.encoding_format),
             usage,
-        )
-    } else {
-        let req = match d.embeddings_request(&call) {
-            Ok(r) => r,
-            Err(e) => return Err(failed(acct, e.into())),
-        };
-        let deadline = Instant::now() + d.provider.total_timeout;
-        let resp = match attempt::send(d, req).await {
-            Ok(r) => r,
-            Err(e) => return Err(failed(acct, e.into())),
-        };
-        let body = match attempt::read_answer(resp.into_body(), deadline).await {
-            Ok(b) => b,
-            Err(e) => return Err(failed(acct, e.into())),
-        };
-        match d.read_embeddings(&call, body) {
-            Ok(v) => v,
-            Err(e) => return Err(failed(acct, UpstreamError::Proto(e).into())),
-        }
-    };
-    let cost = acct.complete(usage, 0, None, None);
-    Ok(respond::with_cost(respond::json(&ctx.id, d, out), cost))
+        ));
+    }
+    let req = d.embeddings_request(call).map_err(UpstreamError::Proto)?;
+    let deadline = Instant::now() + d.provider.total_timeout;
+    let resp = attempt::send(d, req).await?;
+    let body = attempt::read_answer(resp.into_body(), deadline).await?;
+    d.read_embeddings(call, body).map_err(UpstreamError::Proto)
 }

@@ -47,8 +47,18 @@ fn with_margin(tokens: u64, d: &Deployment) -> u64 {
     }
 }
 
-/// The most a chat call can use on `d`.
-pub fn chat(req: &ChatRequest, d: &Deployment) -> Estimate {
+/// A call's token counts before any deployment is chosen: input counted with tiktoken,
+/// output from `max_tokens` (or [`DEFAULT_OUTPUT_RESERVE`]) times `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub input_tokens: u64,
+    /// Output per choice when the request names its `max_tokens`.
+    pub max_tokens: Option<u64>,
+    pub choices: u64,
+}
+
+/// Counts a chat request's tokens once; [`Counted::on`] prices them per deployment.
+pub fn count_chat(req: &ChatRequest) -> Counted {
     let mut input = REPLY_PRIMING;
     for m in &req.messages {
         input += PER_MESSAGE;
@@ -67,19 +77,49 @@ pub fn chat(req: &ChatRequest, d: &Deployment) -> Estimate {
             + tool.description.as_deref().map_or(0, count_tokens)
             + count_tokens(&tool.parameters.to_string());
     }
-    let per_choice = req
-        .max_tokens
-        .map(u64::from)
-        .or(d.max_output_tokens.map(u64::from))
-        .unwrap_or(DEFAULT_OUTPUT_RESERVE);
-    let usage = Usage::new(
-        with_margin(input, d),
-        per_choice * u64::from(req.n.unwrap_or(1).max(1)),
-    );
-    Estimate {
-        usage,
-        cost: d.price.cost(&usage),
+    Counted {
+        input_tokens: input,
+        max_tokens: req.max_tokens.map(u64::from),
+        choices: u64::from(req.n.unwrap_or(1).max(1)),
     }
+}
+
+impl Counted {
+    /// The most the call can use and cost on `d`.
+    pub fn on(&self, d: &Deployment) -> Estimate {
+        let per_choice = self
+            .max_tokens
+            .or(d.max_output_tokens.map(u64::from))
+            .unwrap_or(DEFAULT_OUTPUT_RESERVE);
+        let usage = Usage::new(with_margin(self.input_tokens, d), per_choice * self.choices);
+        Estimate {
+            usage,
+            cost: d.price.cost(&usage),
+        }
+    }
+
+    /// The largest estimate over `deployments`: a reservation that covers whichever of
+    /// them ends up serving the call (failover and fallbacks included).
+    pub fn worst<'a>(
+        &self,
+        deployments: impl IntoIterator<Item = &'a Deployment>,
+    ) -> Option<Estimate> {
+        deployments
+            .into_iter()
+            .map(|d| self.on(d))
+            .reduce(|a, b| Estimate {
+                usage: Usage::new(
+                    a.usage.input_tokens.max(b.usage.input_tokens),
+                    a.usage.output_tokens.max(b.usage.output_tokens),
+                ),
+                cost: a.cost.max(b.cost),
+            })
+    }
+}
+
+/// The most a chat call can use on `d`.
+pub fn chat(req: &ChatRequest, d: &Deployment) -> Estimate {
+    count_chat(req).on(d)
 }
 
 /// The most an embeddings call can use on `d` (input only).

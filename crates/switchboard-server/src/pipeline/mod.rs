@@ -50,4 +50,6 @@ pub struct RequestCtx {
     pub started: Instant,
     /// Filled in as the phases learn things; read by the audit record.
     pub trail: SharedTrail,
+    /// The request's headers, for routing rules that match on them.
+    pub headers: Arc<http::HeaderMap>,
 }

@@ -74,6 +74,10 @@ pub struct SseRelay {
     done: bool,
     sink: Option<OutcomeSink>,
     captured: Option<Vec<u8>>,
+    /// The first chunk, read before the stream was committed.
+    prefix: Option<Bytes>,
+    /// Why the stream failed, when it did.
+    failure: Option<String>,
 }
 
 impl SseRelay {
@@ -81,7 +85,6 @@ impl SseRelay {
         upstream: Incoming,
         transform: Box<dyn StreamTransform>,
         timeouts: RelayTimeouts,
-        sink: OutcomeSink,
     ) -> Self {
         Self {
             upstream,
@@ -92,14 +95,37 @@ impl SseRelay {
             idle: Box::pin(tokio::time::sleep(timeouts.idle)),
             deadline: Box::pin(tokio::time::sleep_until(timeouts.deadline)),
             done: false,
-            sink: Some(sink),
+            sink: None,
             captured: timeouts.capture.then(Vec::new),
+            prefix: None,
+            failure: None,
         }
+    }
+
+    /// Where the stream's outcome is reported once it is committed to the client.
+    pub fn set_sink(&mut self, sink: OutcomeSink) {
+        self.sink = Some(sink);
+    }
+
+    /// Waits for the stream's first client bytes, before anything is sent to the client.
+    /// An upstream that breaks, closes or stalls before producing any is an attempt that
+    /// failed (`Err`, with why), so the caller can still fail over; the bytes are kept and
+    /// sent first once the stream is committed.
+    pub async fn first_chunk(&mut self) -> Result<(), String> {
+        let first = std::future::poll_fn(|cx| self.poll_upstream(cx)).await;
+        if let Some(why) = self.failure.take() {
+            return Err(why);
+        }
+        self.prefix = first;
+        Ok(())
     }
 
     /// The next piece of client body, `None` at the end.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        let next = self.poll_upstream(cx);
+        let next = match self.prefix.take() {
+            Some(first) => Poll::Ready(Some(first)),
+            None => self.poll_upstream(cx),
+        };
         if let (Poll::Ready(Some(bytes)), Some(buf)) = (&next, self.captured.as_mut()) {
             let room = MAX_CAPTURE_BYTES.saturating_sub(buf.len());
             buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -186,6 +212,7 @@ impl SseRelay {
     /// Ends the stream with an error event after whatever was already produced.
     fn fail(&mut self, message: String, timeout: bool) -> Bytes {
         tracing::warn!(%message, "upstream stream failed");
+        self.failure = Some(message.clone());
         self.transform.fail(
             &StreamFailure {
                 message: message.clone(),

@@ -7,6 +7,8 @@ use switchboard_core::{Money, RequestId, Wire};
 use switchboard_ledger::{Metric, Refusal};
 use switchboard_upstream::Deployment;
 
+use crate::routing::Served;
+
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 
@@ -59,6 +61,22 @@ pub fn plain_json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(REQUEST_ID, header(id.as_str()));
+    resp
+}
+
+/// Fallback aliases a call moved through, comma-separated.
+pub const FALLBACKS: &str = "x-switchboard-fallbacks";
+
+/// Sets the route headers from who really served: the deployment, the number of
+/// attempts, the fallbacks taken.
+pub fn with_route(mut resp: Response<ResponseBody>, served: &Served) -> Response<ResponseBody> {
+    let h = resp.headers_mut();
+    h.insert(PROVIDER, header(&served.deployment.provider.name));
+    h.insert(UPSTREAM_MODEL, header(&served.deployment.model));
+    h.insert(ATTEMPTS, header(&served.attempts.to_string()));
+    if !served.fallbacks.is_empty() {
+        h.insert(FALLBACKS, header(&served.fallbacks.join(",")));
+    }
     resp
 }
 

@@ -1,0 +1,245 @@
+//! The attempt loop: where a call goes, and where it goes next when that fails, until an
+//! answer is committed to the client (a complete body, or a stream's first chunk) or the
+//! plan runs out.
+//!
+//! Each attempt takes a deployment from the alias's order, skipping open breakers, counts
+//! itself in flight, runs under the per-attempt timeout, and reports its outcome to the
+//! deployment's breaker and latency EWMA. After a failure the router's planner decides:
+//! retry the same deployment after a backoff (honouring `Retry-After`), fail over to the
+//! next one at once, move to a fallback alias, or give up with the last error. Nothing has
+//! reached the client at any of these points, so every retry is invisible to it.
+
+use std::time::{Duration, Instant};
+
+use switchboard_config::RetryConfig;
+use switchboard_router::{
+    AttemptError, Estimate, Fallbacks, Next, Outcome, Planner, RetryOn, RetryPolicy, SplitMix,
+    breaker_outcome,
+};
+use switchboard_upstream::{Deployment, UpstreamError};
+
+use super::resolve::order;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::metrics;
+use crate::pipeline::RequestCtx;
+
+/// Who answered, after how many attempts, through which fallbacks.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub deployment: Deployment,
+    pub attempts: u32,
+    pub fallbacks: Vec<String>,
+}
+
+pub fn retry_policy(r: &RetryConfig) -> RetryPolicy {
+    let on = |name: &str| r.retry_on.iter().any(|x| x == name);
+    RetryPolicy {
+        max_attempts: r.max_attempts,
+        base_backoff: r.base_backoff,
+        max_backoff: r.max_backoff,
+        per_attempt_timeout: r.per_attempt_timeout,
+        total_deadline: r.total_deadline,
+        retry_on: RetryOn {
+            rate_limited: on("rate_limited"),
+            server_errors: on("server_errors"),
+            timeouts: on("timeouts"),
+            connect_errors: on("connect_errors"),
+        },
+        ..RetryPolicy::default()
+    }
+}
+
+/// What a failed attempt means to the router.
+pub fn attempt_error(e: &UpstreamError) -> AttemptError {
+    match e {
+        UpstreamError::Connect(_) => AttemptError::Connect,
+        UpstreamError::FirstByteTimeout(_) | UpstreamError::BodyTimeout(_) => AttemptError::Timeout,
+        UpstreamError::Status {
+            status,
+            retry_after,
+            message,
+            ..
+        } => {
+            let m = message.to_ascii_lowercase();
+            if status.as_u16() == 400
+                && (m.contains("context length")
+                    || m.contains("context_length")
+                    || m.contains("too long")
+                    || m.contains("maximum context"))
+            {
+                AttemptError::ContextTooLong
+            } else if status.as_u16() == 400
+                && (m.contains("content policy")
+                    || m.contains("content_policy")
+                    || m.contains("content filter")
+                    || m.contains("safety"))
+            {
+                AttemptError::ContentPolicy
+            } else {
+                AttemptError::Status {
+                    status: status.as_u16(),
+                    retry_after: *retry_after,
+                }
+            }
+        }
+        // The provider broke off or answered garbage: as good as a server error.
+        UpstreamError::Body(_)
+        | UpstreamError::Proto(switchboard_proto::ProtoError::BadUpstream(_)) => {
+            AttemptError::Status {
+                status: 502,
+                retry_after: None,
+            }
+        }
+        UpstreamError::Proto(switchboard_proto::ProtoError::UpstreamStream { .. }) => {
+            AttemptError::Status {
+                status: 502,
+                retry_after: None,
+            }
+        }
+        // The request cannot be expressed for this provider: another attempt won't help.
+        UpstreamError::Proto(_) | UpstreamError::NoLiveDeployment { .. } => {
+            AttemptError::BadRequest
+        }
+    }
+}
+
+fn outcome_label(e: &AttemptError) -> &'static str {
+    match e {
+        AttemptError::Status { status: 429, .. } => "rate_limited",
+        AttemptError::Status {
+            status: 500..=599, ..
+        } => "status_5xx",
+        AttemptError::Status { .. } => "status_4xx",
+        AttemptError::Timeout => "timeout",
+        AttemptError::Connect => "connect",
+        AttemptError::ContextTooLong => "context_too_long",
+        AttemptError::ContentPolicy => "content_policy",
+        AttemptError::BadRequest => "bad_request",
+    }
+}
+
+/// One upstream attempt of a call, on a given deployment, up to the point where its
+/// answer can be committed to the client. (A trait rather than an async closure, so the
+/// future's `Send`-ness is stated once instead of inferred for every lifetime.)
+pub trait Attempt: Sync {
+    type Answer: Send;
+    fn on<'a>(
+        &'a self,
+        d: &'a Deployment,
+    ) -> impl Future<Output = Result<Self::Answer, UpstreamError>> + Send + 'a;
+}
+
+/// Runs `attempt` against `alias`'s deployments until one commits an answer.
+pub async fn run<A: Attempt>(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    alias: &str,
+    est: &Estimate,
+    attempt: &A,
+) -> Result<(A::Answer, Served), GatewayError> {
+    let m = gw
+        .config
+        .models
+        .get(alias)
+        .ok_or_else(|| GatewayError::UnknownModel(alias.to_owned()))?;
+    let fallbacks = Fallbacks {
+        chain: m.fallbacks.clone(),
+        context: m.context_fallback.clone(),
+        content_policy: m.content_policy_fallback.clone(),
+    };
+    let mut rng = SplitMix::from_entropy();
+    let mut planner = Planner::new(
+        alias,
+        retry_policy(&m.retry),
+        fallbacks,
+        gw.now_ms(),
+        SplitMix::from_entropy(),
+    );
+    let mut current = alias.to_owned();
+    let mut used_fallbacks: Vec<String> = Vec::new();
+    let mut ordered = order(gw, &current, est, &mut rng)?;
+    if let Some(until) = ordered.all_open_until {
+        return Err(all_open(gw, &current, until));
+    }
+    let mut pos = 0;
+    let mut attempts = 0u32;
+    loop {
+        let Some(&index) = ordered.order.get(pos) else {
+            return Err(GatewayError::ModelUnavailable {
+                alias: current,
+                reason: "no deployment left to try".into(),
+            });
+        };
+        let d = &ordered.deployments[index];
+        let health = gw.health.get(&d.id);
+        let _in_flight = health.map(|h| h.in_flight.enter());
+        attempts += 1;
+        let started = Instant::now();
+        let result = match planner.attempt_timeout(gw.now_ms()) {
+            Some(limit) => match tokio::time::timeout(limit, attempt.on(d)).await {
+                Ok(r) => r,
+                Err(_) => Err(UpstreamError::FirstByteTimeout(limit)),
+            },
+            None => attempt.on(d).await,
+        };
+        let err = match result {
+            Ok(answer) => {
+                if let Some(h) = health {
+                    h.breaker.record(Outcome::Success);
+                    h.latency.observe(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                metrics::attempt(&d.provider.name, "ok");
+                let served = Served {
+                    deployment: d.clone(),
+                    attempts,
+                    fallbacks: used_fallbacks,
+                };
+                let mut t = ctx.trail.lock();
+                t.provider = Some(d.provider.name.clone());
+                t.served_model = Some(d.model.clone());
+                t.attempts = attempts;
+                t.fallbacks = served.fallbacks.clone();
+                return Ok((answer, served));
+            }
+            Err(e) => e,
+        };
+        let failure = attempt_error(&err);
+        if let Some(h) = health {
+            h.breaker.record(breaker_outcome(&failure));
+        }
+        metrics::attempt(&d.provider.name, outcome_label(&failure));
+        tracing::debug!(request_id = %ctx.id, deployment = %d.id, error = %err, "attempt failed");
+        let remaining = ordered.order.len().saturating_sub(pos + 1);
+        match planner.after_failure(gw.now_ms(), &failure, remaining) {
+            Next::RetrySame { after } => tokio::time::sleep(after).await,
+            Next::Failover { after } => {
+                tokio::time::sleep(after).await;
+                pos += 1;
+            }
+            Next::FallbackAlias(next) => {
+                metrics::fallback(&current, &next);
+                used_fallbacks.push(next.clone());
+                ordered = order(gw, &next, est, &mut rng)?;
+                current = next;
+                pos = 0;
+                if ordered.order.is_empty() {
+                    return Err(GatewayError::from(err));
+                }
+            }
+            Next::GiveUp => {
+                ctx.trail.lock().attempts = attempts;
+                return Err(GatewayError::from(err));
+            }
+        }
+    }
+}
+
+/// Every deployment's breaker is open: refuse at once, saying when to come back.
+fn all_open(gw: &Gateway, alias: &str, until_ms: u64) -> GatewayError {
+    let wait = Duration::from_millis(until_ms.saturating_sub(gw.now_ms()).max(1000));
+    GatewayError::AllOpen {
+        alias: alias.to_owned(),
+        retry_after: wait,
+    }
+}
