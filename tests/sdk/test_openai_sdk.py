@@ -85,14 +85,22 @@ def test_malformed_request_is_a_bad_request(client):
 
 
 def test_upstream_outage_is_a_503_and_rate_limit_a_429(client, mock):
-    mock.fault("status=503", model="mock-gpt")
+    mock.fault("status=503", model="mock-fragile")
     with pytest.raises(openai.APIStatusError) as e:
-        client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="fragile", messages=[{"role": "user", "content": "x"}])
     assert e.value.status_code == 503
-    mock.fault("status=429;retry-after=3", model="mock-gpt")
+    mock.fault("status=429;retry-after=3", model="mock-fragile")
     with pytest.raises(openai.RateLimitError) as e:
-        client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="fragile", messages=[{"role": "user", "content": "x"}])
     assert e.value.response.headers["retry-after"] == "3"
+
+
+def test_a_retried_outage_is_invisible_to_the_client(client, mock):
+    mock.fault("status=503", model="mock-gpt", times=1)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt", messages=[{"role": "user", "content": "x"}])
+    assert raw.parse().choices[0].message.content
+    assert raw.headers["x-switchboard-attempts"] == "2"
 
 
 @pytest.mark.parametrize("model", ["gpt", "claude", "gemini"])
