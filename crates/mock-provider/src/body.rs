@@ -106,6 +106,8 @@ impl MockBody {
             let data = buf.slice(start..end);
             start = end;
             match part {
+                // `cut-after=0`: headers, then the connection drops before any event.
+                Part::Head if fault == Some(Fault::CutAfter(0)) => break,
                 Part::Content if limit.is_some_and(|l| content >= l) => break,
                 Part::Tail if limit.is_some() => break,
                 Part::Content => {

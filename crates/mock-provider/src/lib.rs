@@ -53,6 +53,8 @@
 //!   bounds). Non-stream: headers with the full `Content-Length`, the first
 //!   half of the body, then hang;
 //! * `cut-after=<n>`: `n` content chunks, then the connection is aborted
+//!   (`cut-after=0`: not even the opening event, so the stream breaks before its
+//!   first byte)
 //!   without the terminating chunk. Non-stream: `Content-Length` header, half
 //!   of the body, then abort;
 //! * `bad-json`: non-stream, 200 with the first half of the JSON body (not

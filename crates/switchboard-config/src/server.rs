@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub data_dir: std::path::PathBuf,
     /// The node's name in audit records and, later, the cluster.
     pub node_name: String,
+    /// Seeds weighted routing and jitter for reproducible runs (tests, benchmarks);
+    /// unset, every request draws fresh randomness.
+    pub routing_seed: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             data_dir: std::path::PathBuf::from("data"),
             node_name: "node-1".to_owned(),
+            routing_seed: None,
         }
     }
 }

@@ -74,6 +74,18 @@ impl Gateway {
         })
     }
 
+    /// A random source for one request's routing: seeded from `server.routing_seed` and a
+    /// counter when configured (reproducible), else from fresh entropy.
+    pub fn rng(&self) -> switchboard_router::SplitMix {
+        match self.config.server.routing_seed {
+            Some(seed) => {
+                let n = self.ids.counter.fetch_add(1, Ordering::Relaxed);
+                switchboard_router::SplitMix::seeded(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            }
+            None => switchboard_router::SplitMix::from_entropy(),
+        }
+    }
+
     /// Unix milliseconds by the gateway's clock.
     pub fn now_ms(&self) -> u64 {
         self.clock.now_ms()
@@ -99,7 +111,7 @@ impl Gateway {
 #[derive(Debug)]
 struct RequestIds {
     prefix: String,
-    counter: AtomicU64,
+    pub(crate) counter: AtomicU64,
 }
 
 impl RequestIds {

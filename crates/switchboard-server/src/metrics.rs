@@ -72,8 +72,9 @@ pub fn breaker_state(deployment: &str, state: u8) {
     gauge!(BREAKER_STATE, "deployment" => deployment.to_owned()).set(f64::from(state));
 }
 
-pub fn breaker_transition(deployment: &str, to: &'static str) {
-    counter!(BREAKER_TRANSITIONS, "deployment" => deployment.to_owned(), "to" => to).increment(1);
+/// A breaker's transitions since start (read from its handle at scrape time).
+pub fn breaker_transitions(deployment: &str, total: u64) {
+    counter!(BREAKER_TRANSITIONS, "deployment" => deployment.to_owned()).absolute(total);
 }
 
 /// What a settled call used, by the model alias it was asked for.

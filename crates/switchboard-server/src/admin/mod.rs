@@ -11,6 +11,8 @@
 //! - [`tenants`]: `GET /admin/tenants`, `GET/PUT /admin/tenants/{name}`,
 //!   `PUT /admin/teams/{tenant}/{team}`.
 //! - `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+//! - [`routing_report`]: `GET /admin/breakers` (every deployment's breaker),
+//!   `GET /admin/shadow` (projected savings of shadow strategies).
 //! - [`reports`]: `GET /admin/spend?group_by=..&from=..&to=..&tenant=..`,
 //!   `GET /admin/audit?tenant=..&from=..&to=..&status=..&order=time|cost&limit=..`.
 
@@ -18,6 +20,7 @@ mod http;
 pub mod keys;
 pub mod quota_json;
 pub mod reports;
+pub mod routing_report;
 pub mod tenants;
 
 use std::convert::Infallible;
@@ -113,8 +116,11 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Err(r) => r,
         },
         (&Method::DELETE, ["admin", "keys", id]) => keys::revoke(gw, id).await,
+        (&Method::GET, ["admin", "breakers"]) => routing_report::breakers(gw),
+        (&Method::GET, ["admin", "shadow"]) => routing_report::shadow(gw),
         (&Method::GET, ["metrics"]) => match crate::metrics::handle() {
             Some(h) => {
+                routing_report::publish_breaker_gauges(gw);
                 let mut r = Response::new(Full::new(Bytes::from(h.render())));
                 r.headers_mut().insert(
                     CONTENT_TYPE,

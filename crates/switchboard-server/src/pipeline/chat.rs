@@ -81,7 +81,7 @@ pub async fn serve(
         Err(e) => return Err(failed(acct, e)),
     };
     acct.set_price(served.deployment.price);
-    if let Some(note) = shadow_note(gw, &alias, &router_est, &served) {
+    if let Some(note) = shadow_note(&alias, &served) {
         acct.set_shadow(note);
     }
     let d = &served.deployment;
@@ -181,20 +181,12 @@ async fn attempt_on(
 }
 
 /// The shadow strategy's choice, when the alias runs one.
-fn shadow_note(
-    gw: &Gateway,
-    alias: &str,
-    est: &switchboard_router::Estimate,
-    served: &Served,
-) -> Option<ShadowNote> {
-    gw.config.models.get(alias)?.shadow?;
-    let mut rng = switchboard_router::SplitMix::from_entropy();
-    let ordered = resolve::order(gw, alias, est, &mut rng).ok()?;
-    let choice = &ordered.deployments[ordered.shadow?];
+fn shadow_note(alias: &str, served: &Served) -> Option<ShadowNote> {
+    let (id, price) = served.shadow.as_ref()?;
     Some(ShadowNote {
         alias: alias.to_owned(),
-        price: choice.price,
-        differed: choice.id != served.deployment.id,
+        price: *price,
+        differed: *id != served.deployment.id,
     })
 }
 

@@ -30,6 +30,8 @@ pub struct Served {
     pub deployment: Deployment,
     pub attempts: u32,
     pub fallbacks: Vec<String>,
+    /// The deployment the alias's shadow strategy would have chosen first: id and price.
+    pub shadow: Option<(String, switchboard_core::Price)>,
 }
 
 pub fn retry_policy(r: &RetryConfig) -> RetryPolicy {
@@ -159,8 +161,35 @@ pub async fn run<A: Attempt>(
     let mut current = alias.to_owned();
     let mut used_fallbacks: Vec<String> = Vec::new();
     let mut ordered = order(gw, &current, est, &mut rng)?;
+    let shadow = ordered.shadow.map(|i| {
+        (
+            ordered.deployments[i].id.clone(),
+            ordered.deployments[i].price,
+        )
+    });
     if let Some(until) = ordered.all_open_until {
         return Err(all_open(gw, &current, until));
+    }
+    if ordered.order.is_empty() {
+        // Nothing is open, so nothing fits: the prompt is too long for every deployment.
+        match &m.context_fallback {
+            Some(bigger) => {
+                metrics::fallback(&current, bigger);
+                used_fallbacks.push(bigger.clone());
+                ordered = order(gw, bigger, est, &mut rng)?;
+                current = bigger.clone();
+            }
+            None => {
+                return Err(GatewayError::BadRequest(
+                    switchboard_proto::ProtoError::field(
+                        "messages",
+                        format!(
+                            "the prompt and max_tokens exceed the context window of every deployment of `{alias}`"
+                        ),
+                    ),
+                ));
+            }
+        }
     }
     let mut pos = 0;
     let mut attempts = 0u32;
@@ -194,6 +223,7 @@ pub async fn run<A: Attempt>(
                     deployment: d.clone(),
                     attempts,
                     fallbacks: used_fallbacks,
+                    shadow,
                 };
                 let mut t = ctx.trail.lock();
                 t.provider = Some(d.provider.name.clone());

@@ -1,0 +1,366 @@
+//! The decision layer end to end: failover, fallbacks, Retry-After, breakers, strategies,
+//! rules and tiers, shadow mode, and what a stream can and cannot fail over.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mock_provider::FaultRule;
+use serde_json::{Value, json};
+use switchboard_ledger::ManualClock;
+use switchboard_tests::{Harness, KEY_A};
+
+fn ask(model: &str) -> Value {
+    json!({"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "route me"}]})
+}
+
+const TWO_DEPLOYMENTS: &str = r#"
+[models.duo]
+deployments = [{ provider = "mock-openai", model = "primary" }, { provider = "mock-anthropic", model = "secondary" }]
+
+[models.solo]
+deployments = [{ provider = "mock-openai", model = "solo-model" }]
+fallbacks = ["backup"]
+retry = { max_attempts = 1 }
+
+[models.backup]
+deployments = [{ provider = "mock-gemini", model = "backup-model" }]
+"#;
+
+#[tokio::test]
+async fn a_failing_primary_is_failed_over_and_the_client_sees_only_success() {
+    let h = Harness::builder().with_toml(TWO_DEPLOYMENTS).start().await;
+    h.mock
+        .add_fault(FaultRule::new("status=503").model("primary"));
+    let r = h.post("/v1/chat/completions", KEY_A, ask("duo")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-switchboard-upstream-model"), Some("secondary"));
+    assert_eq!(r.header("x-switchboard-provider"), Some("mock-anthropic"));
+    assert_eq!(r.header("x-switchboard-attempts"), Some("2"));
+    assert_eq!(h.mock.calls_for_model("primary"), 1);
+    assert_eq!(h.mock.calls_for_model("secondary"), 1);
+    let record = h.audit_record(r.header("x-request-id").unwrap()).await;
+    assert_eq!(
+        (record.attempts, record.served_model.as_deref()),
+        (2, Some("secondary"))
+    );
+}
+
+#[tokio::test]
+async fn when_every_deployment_fails_the_fallback_alias_answers() {
+    let h = Harness::builder().with_toml(TWO_DEPLOYMENTS).start().await;
+    h.mock
+        .add_fault(FaultRule::new("status=500").model("solo-model"));
+    let r = h.post("/v1/chat/completions", KEY_A, ask("solo")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-switchboard-fallbacks"), Some("backup"));
+    assert_eq!(
+        r.header("x-switchboard-upstream-model"),
+        Some("backup-model")
+    );
+    let record = h.audit_record(r.header("x-request-id").unwrap()).await;
+    assert_eq!(record.fallbacks, vec!["backup"]);
+    assert_eq!(
+        record.model, "solo",
+        "the audit keeps the alias the client asked for"
+    );
+    let metrics = h.admin("GET", "/metrics", None).await.text();
+    assert!(
+        metrics.contains("switchboard_fallbacks_total{from=\"solo\",to=\"backup\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_before_retrying() {
+    let h = Harness::builder()
+        .with_toml(&TWO_DEPLOYMENTS.replace("retry = { max_attempts = 1 }\n", ""))
+        .start()
+        .await;
+    h.mock.add_fault(
+        FaultRule::new("status=429;retry-after=1")
+            .model("solo-model")
+            .times(1),
+    );
+    let started = Instant::now();
+    let r = h.post("/v1/chat/completions", KEY_A, ask("solo")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-switchboard-attempts"), Some("2"));
+    assert_eq!(h.mock.calls_for_model("solo-model"), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the retry waited for Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn the_breaker_opens_stops_traffic_half_opens_and_closes_on_recovery() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let toml = r#"
+[models.flaky]
+deployments = [{ provider = "mock-openai", model = "flaky-model" }]
+retry = { max_attempts = 1 }
+breaker = { consecutive_failures = 3, cooldown = "10s" }
+"#;
+    let h = Harness::builder()
+        .with_clock(Arc::clone(&clock))
+        .with_toml(toml)
+        .start()
+        .await;
+    h.mock
+        .add_fault(FaultRule::new("status=500").model("flaky-model"));
+    for _ in 0..3 {
+        assert_eq!(
+            h.post("/v1/chat/completions", KEY_A, ask("flaky"))
+                .await
+                .status,
+            502
+        );
+    }
+    let breaker = &h
+        .gw()
+        .health
+        .get("mock-openai/flaky-model")
+        .unwrap()
+        .breaker;
+    breaker.sync().await.unwrap();
+    let r = h.post("/v1/chat/completions", KEY_A, ask("flaky")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("10"));
+    assert_eq!(
+        h.mock.calls_for_model("flaky-model"),
+        3,
+        "an open breaker sends no traffic"
+    );
+    let listed = h.admin("GET", "/admin/breakers", None).await.json();
+    let entry = listed["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["deployment"] == "mock-openai/flaky-model")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["state"], "open");
+
+    // The provider recovers; after the cooldown one probe goes through and closes it.
+    h.mock.clear_faults();
+    clock.advance(10_000);
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_A, ask("flaky"))
+            .await
+            .status,
+        200
+    );
+    breaker.sync().await.unwrap();
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_A, ask("flaky"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(h.mock.calls_for_model("flaky-model"), 5);
+    let listed = h.admin("GET", "/admin/breakers", None).await.json();
+    let entry = listed["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["deployment"] == "mock-openai/flaky-model")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["state"], "closed");
+    let metrics = h.admin("GET", "/metrics", None).await.text();
+    assert!(
+        metrics.contains("switchboard_upstream_attempts_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_breaker_state{deployment=\"mock-openai/flaky-model\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_before_its_first_byte_fails_over_one_that_fails_after_does_not() {
+    let h = Harness::builder().with_toml(TWO_DEPLOYMENTS).start().await;
+    let bearer = [("authorization", "Bearer sk-test-acme-0001")];
+    let mut body = ask("duo");
+    body["stream"] = json!(true);
+    h.mock
+        .add_fault(FaultRule::new("cut-after=0").model("primary").times(1));
+    let mut s = h
+        .stream("/v1/chat/completions", &bearer, body.clone())
+        .await;
+    assert_eq!(s.headers["x-switchboard-upstream-model"], "secondary");
+    assert_eq!(s.rest().await.last().map(String::as_str), Some("[DONE]"));
+
+    h.mock
+        .add_fault(FaultRule::new("cut-after=3").model("primary").times(1));
+    let mut s = h.stream("/v1/chat/completions", &bearer, body).await;
+    assert_eq!(s.headers["x-switchboard-upstream-model"], "primary");
+    let events = s.rest().await;
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert!(
+        last["error"]["message"].is_string(),
+        "a clean error event ends it: {events:?}"
+    );
+    assert_eq!(
+        h.mock.calls_for_model("secondary"),
+        1,
+        "no failover once bytes reached the client"
+    );
+}
+
+#[tokio::test]
+async fn weighted_routing_spreads_load_as_configured() {
+    let toml = r#"
+[models.spread]
+strategy = "weighted"
+deployments = [{ provider = "mock-openai", model = "light", weight = 1 }, { provider = "mock-openai", model = "heavy", weight = 3 }]
+"#;
+    let h = Harness::builder()
+        .with_toml(toml)
+        .configure(|c| c.server.routing_seed = Some(7))
+        .start()
+        .await;
+    for _ in 0..400 {
+        assert_eq!(
+            h.post("/v1/chat/completions", KEY_A, ask("spread"))
+                .await
+                .status,
+            200
+        );
+    }
+    let heavy = h.mock.calls_for_model("heavy") as f64 / 400.0;
+    assert!((0.68..=0.82).contains(&heavy), "heavy share {heavy}");
+}
+
+#[tokio::test]
+async fn latency_routing_prefers_the_faster_deployment_once_both_are_measured() {
+    let toml = r#"
+[providers.slow]
+kind = "openai-compatible"
+base_url = "{MOCK}/v1"
+api_key = "k"
+headers = { "x-mock-ttft-ms" = "80" }
+
+[models.quick]
+strategy = "latency"
+deployments = [{ provider = "slow", model = "slow-model" }, { provider = "mock-openai", model = "fast-model" }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    for _ in 0..12 {
+        assert_eq!(
+            h.post("/v1/chat/completions", KEY_A, ask("quick"))
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        h.mock.calls_for_model("slow-model"),
+        1,
+        "measured once, then avoided"
+    );
+    assert_eq!(h.mock.calls_for_model("fast-model"), 11);
+}
+
+#[tokio::test]
+async fn rules_and_complexity_tiers_pick_the_serving_alias() {
+    let toml = r#"
+[models.smart]
+deployments = [{ provider = "mock-openai", model = "smart-medium" }]
+rules = [{ tag = "support-bot", alias = "tiny" }]
+tiers = { small = "tiny", medium = "smart", large = "huge", medium_from_tokens = 20, large_from_tokens = 200 }
+
+[models.tiny]
+deployments = [{ provider = "mock-openai", model = "tiny-model" }]
+
+[models.huge]
+deployments = [{ provider = "mock-openai", model = "huge-model" }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    let served = |r: &switchboard_tests::Answer| {
+        r.header("x-switchboard-upstream-model").unwrap().to_owned()
+    };
+    let short = h.post("/v1/chat/completions", KEY_A, ask("smart")).await;
+    assert_eq!(served(&short), "tiny-model");
+    let medium =
+        json!({"model": "smart", "messages": [{"role": "user", "content": "word ".repeat(60)}]});
+    assert_eq!(
+        served(&h.post("/v1/chat/completions", KEY_A, medium).await),
+        "smart-medium"
+    );
+    let long =
+        json!({"model": "smart", "messages": [{"role": "user", "content": "word ".repeat(400)}]});
+    assert_eq!(
+        served(&h.post("/v1/chat/completions", KEY_A, long).await),
+        "huge-model"
+    );
+    let tagged = h
+        .post_raw(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001"), ("x-switchboard-tags", "support-bot")],
+            json!({"model": "smart", "messages": [{"role": "user", "content": "word ".repeat(400)}]}).to_string().into(),
+        )
+        .await;
+    assert_eq!(served(&tagged), "tiny-model", "a rule wins over the tiers");
+}
+
+#[tokio::test]
+async fn a_prompt_too_long_for_every_deployment_goes_to_the_context_fallback() {
+    let toml = r#"
+[models.narrow]
+deployments = [{ provider = "mock-openai", model = "narrow-model", context_window = 100 }]
+context_fallback = "wide"
+
+[models.wide]
+deployments = [{ provider = "mock-openai", model = "wide-model", context_window = 100000 }]
+
+[models.nowhere]
+deployments = [{ provider = "mock-openai", model = "narrow-model", context_window = 100 }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    let long = |m: &str| json!({"model": m, "max_tokens": 10, "messages": [{"role": "user", "content": "word ".repeat(300)}]});
+    let r = h.post("/v1/chat/completions", KEY_A, long("narrow")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-switchboard-upstream-model"), Some("wide-model"));
+    let r = h.post("/v1/chat/completions", KEY_A, long("nowhere")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("context window"), "{}", r.text());
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_A, ask("narrow"))
+            .await
+            .header("x-switchboard-upstream-model"),
+        Some("narrow-model")
+    );
+}
+
+#[tokio::test]
+async fn shadow_mode_reports_projected_savings_without_changing_routing() {
+    let toml = r#"
+[models.observed]
+shadow = "cheapest"
+deployments = [
+  { provider = "mock-openai", model = "premium", price = { input = 0, output = 10 } },
+  { provider = "mock-openai", model = "budget", price = { input = 0, output = 1 } },
+]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    for _ in 0..4 {
+        let r = h.post("/v1/chat/completions", KEY_A, ask("observed")).await;
+        assert_eq!(
+            r.header("x-switchboard-upstream-model"),
+            Some("premium"),
+            "routing is unchanged"
+        );
+    }
+    let report = h.admin("GET", "/admin/shadow", None).await.json();
+    let row = &report["shadow"][0];
+    assert_eq!(row["model"], "observed");
+    assert_eq!(row["strategy"], "cheapest");
+    assert_eq!(row["requests"], 4);
+    assert_eq!(row["differed"], 4);
+    // 4 calls x 5 output tokens: $10/M vs $1/M.
+    assert_eq!(row["actual_cost_usd"], "0.000200000");
+    assert_eq!(row["shadow_cost_usd"], "0.000020000");
+    assert_eq!(row["projected_savings_usd"], "0.000180000");
+}
