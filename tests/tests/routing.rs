@@ -364,3 +364,18 @@ deployments = [
     assert_eq!(row["shadow_cost_usd"], "0.000020000");
     assert_eq!(row["projected_savings_usd"], "0.000180000");
 }
+
+#[tokio::test]
+async fn a_hung_deployment_is_abandoned_at_the_per_attempt_timeout_and_failed_over() {
+    let toml = r#"
+[models.patient]
+deployments = [{ provider = "mock-openai", model = "stuck" }, { provider = "mock-openai", model = "lively" }]
+retry = { per_attempt_timeout = "300ms" }
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    h.mock.add_fault(FaultRule::new("hang").model("stuck"));
+    let r = h.post("/v1/chat/completions", KEY_A, ask("patient")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-switchboard-upstream-model"), Some("lively"));
+    assert_eq!(r.header("x-switchboard-attempts"), Some("2"));
+}

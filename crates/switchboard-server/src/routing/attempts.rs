@@ -273,3 +273,54 @@ fn all_open(gw: &Gateway, alias: &str, until_ms: u64) -> GatewayError {
         retry_after: wait,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn status(code: u16, message: &str) -> UpstreamError {
+        UpstreamError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after: Some(Duration::from_secs(2)),
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn provider_errors_are_classified_for_the_planner() {
+        let too_long = status(400, "This model's maximum context length is 8192 tokens");
+        assert_eq!(attempt_error(&too_long), AttemptError::ContextTooLong);
+        let policy = status(
+            400,
+            "Your request was rejected as a result of our content_policy",
+        );
+        assert_eq!(attempt_error(&policy), AttemptError::ContentPolicy);
+        assert_eq!(
+            attempt_error(&status(429, "slow down")),
+            AttemptError::Status {
+                status: 429,
+                retry_after: Some(Duration::from_secs(2))
+            }
+        );
+        assert_eq!(
+            attempt_error(&UpstreamError::Connect("refused".into())),
+            AttemptError::Connect
+        );
+        assert_eq!(
+            attempt_error(&UpstreamError::FirstByteTimeout(Duration::from_secs(1))),
+            AttemptError::Timeout
+        );
+        assert_eq!(
+            attempt_error(&UpstreamError::Body("reset".into())),
+            AttemptError::Status {
+                status: 502,
+                retry_after: None
+            }
+        );
+        let untranslatable =
+            UpstreamError::Proto(switchboard_proto::ProtoError::Unsupported("n > 1".into()));
+        assert_eq!(attempt_error(&untranslatable), AttemptError::BadRequest);
+    }
+}
