@@ -83,6 +83,13 @@ pub struct AuditRecord {
     /// How a stream ended (`"done"`, `"client_gone"`, `"upstream_error"`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_end: Option<String>,
+    /// How the response cache answered: `"hit"`, `"semantic_hit"`, `"miss"`,
+    /// `"refresh"`, `"bypass"`; absent when the alias does not cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// Guardrail findings: rules that flagged, redacted or blocked (`"pii:email:redact"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<String>,
     /// The prompt, when prompt logging is enabled for the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<serde_json::Value>,

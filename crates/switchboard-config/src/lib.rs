@@ -13,6 +13,7 @@
 //! [`Secret`], whose `Debug` never shows them.
 
 pub mod audit;
+pub mod cache;
 pub mod duration;
 pub mod env;
 pub mod error;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use audit::AuditSettings;
+pub use cache::{AliasCache, CacheSettings, SemanticCache};
 pub use error::ConfigError;
 pub use keys::KeyConfig;
 pub use models::{DeploymentConfig, ModelConfig};
@@ -55,6 +57,7 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     pub teams: Vec<TeamConfig>,
     pub audit: AuditSettings,
+    pub cache: CacheSettings,
     /// Prices by upstream model name: the `[prices] file` table, then `[prices.models]`
     /// entries on top.
     pub prices: BTreeMap<String, ModelPrice>,
@@ -97,6 +100,8 @@ struct RawConfig {
     #[serde(default)]
     audit: AuditSettings,
     #[serde(default)]
+    cache: CacheSettings,
+    #[serde(default)]
     prices: PricesSection,
 }
 
@@ -137,6 +142,7 @@ impl Config {
             tenants: raw.tenants,
             teams: raw.teams,
             audit: raw.audit,
+            cache: raw.cache,
             prices,
         };
         // `key = "${SWITCHBOARD_ADMIN_KEY:-}"` with the variable unset means "no admin key".

@@ -39,6 +39,9 @@ pub struct ModelConfig {
     pub retry: RetryConfig,
     #[serde(default)]
     pub breaker: BreakerSettings,
+    /// Serve repeated requests from the cache.
+    #[serde(default)]
+    pub cache: Option<crate::cache::AliasCache>,
 }
 
 /// One place an alias can be served: a provider and the model name it knows.

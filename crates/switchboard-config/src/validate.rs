@@ -294,6 +294,24 @@ fn routing(c: &Config, alias: &str, m: &crate::ModelConfig) -> Result<(), Config
             "failure_ratio must be in (0, 1], window and consecutive_failures at least 1",
         ));
     }
+    if let Some(cache) = &m.cache
+        && let Some(sem) = &cache.semantic
+    {
+        if !c.models.contains_key(&sem.embedding_model) {
+            return Err(ConfigError::new(
+                file,
+                &format!("{key}.cache.semantic.embedding_model"),
+                format!("unknown model alias \"{}\"", sem.embedding_model),
+            ));
+        }
+        if !(sem.threshold > 0.0 && sem.threshold <= 1.0) {
+            return Err(ConfigError::new(
+                file,
+                &format!("{key}.cache.semantic.threshold"),
+                "must be in (0, 1]",
+            ));
+        }
+    }
     if m.strategy == crate::StrategyName::Weighted && m.deployments.iter().all(|d| d.weight == 0) {
         return Err(ConfigError::new(
             file,

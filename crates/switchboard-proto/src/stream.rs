@@ -202,3 +202,122 @@ pub fn events_of(response: &crate::chat::ChatResponse) -> Vec<StreamEvent> {
     events.push(StreamEvent::Usage(response.usage));
     events
 }
+
+/// Rebuilds the complete answer a stream carried, from its canonical events: what a
+/// cache stores when the answer was streamed, so it can later be replayed in either shape.
+/// `None` when the events never started an answer.
+pub fn assemble(events: &[StreamEvent]) -> Option<crate::chat::ChatResponse> {
+    use crate::chat::{ChatResponse, Choice, ToolCall};
+    let mut response: Option<ChatResponse> = None;
+    for ev in events {
+        if let StreamEvent::Start { id, model } = ev {
+            response = Some(ChatResponse {
+                id: id.clone(),
+                model: model.clone(),
+                created: 0,
+                choices: Vec::new(),
+                usage: Usage::default(),
+            });
+            continue;
+        }
+        let r = response.as_mut()?;
+        let choice = |r: &mut ChatResponse, index: u32| -> usize {
+            match r.choices.iter().position(|c| c.index == index) {
+                Some(i) => i,
+                None => {
+                    r.choices.push(Choice {
+                        index,
+                        text: None,
+                        tool_calls: Vec::new(),
+                        finish_reason: None,
+                    });
+                    r.choices.len() - 1
+                }
+            }
+        };
+        match ev {
+            StreamEvent::Start { .. } => {}
+            StreamEvent::Text { choice: c, text } => {
+                let i = choice(r, *c);
+                r.choices[i]
+                    .text
+                    .get_or_insert_with(String::new)
+                    .push_str(text);
+            }
+            StreamEvent::ToolCallStart {
+                choice: c,
+                index,
+                id,
+                name,
+            } => {
+                let i = choice(r, *c);
+                let calls = &mut r.choices[i].tool_calls;
+                while calls.len() <= *index as usize {
+                    calls.push(ToolCall {
+                        id: String::new(),
+                        name: String::new(),
+                        arguments: String::new(),
+                    });
+                }
+                calls[*index as usize].id.clone_from(id);
+                calls[*index as usize].name.clone_from(name);
+            }
+            StreamEvent::ToolCallArgs {
+                choice: c,
+                index,
+                arguments,
+            } => {
+                let i = choice(r, *c);
+                if let Some(call) = r.choices[i].tool_calls.get_mut(*index as usize) {
+                    call.arguments.push_str(arguments);
+                }
+            }
+            StreamEvent::Finish { choice: c, reason } => {
+                let i = choice(r, *c);
+                r.choices[i].finish_reason = Some(*reason);
+            }
+            StreamEvent::Usage(u) => r.usage.merge_max(*u),
+        }
+    }
+    if let Some(r) = response.as_mut() {
+        r.choices.sort_by_key(|c| c.index);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{ChatResponse, Choice, FinishReason, ToolCall};
+
+    #[test]
+    fn a_complete_answer_survives_being_split_into_events_and_assembled() {
+        let answer = ChatResponse {
+            id: "x".into(),
+            model: "m".into(),
+            created: 0,
+            choices: vec![
+                Choice::text(0, "hello world", FinishReason::Stop),
+                Choice {
+                    index: 1,
+                    text: None,
+                    tool_calls: vec![ToolCall {
+                        id: "c".into(),
+                        name: "f".into(),
+                        arguments: "{\"a\":1}".into(),
+                    }],
+                    finish_reason: Some(FinishReason::ToolCalls),
+                },
+            ],
+            usage: Usage::new(3, 4),
+        };
+        assert_eq!(assemble(&events_of(&answer)), Some(answer));
+        assert_eq!(
+            assemble(&[StreamEvent::Text {
+                choice: 0,
+                text: "orphan".into()
+            }]),
+            None
+        );
+    }
+}

@@ -11,6 +11,8 @@ use switchboard_core::RequestId;
 use switchboard_ledger::{Clock, Ledger};
 use switchboard_upstream::Catalog;
 
+use crate::cache::ResponseCache;
+use crate::cache::semantic::SemanticIndex;
 use crate::identity::{AdminState, Directory, KeyStore, state};
 use crate::routing::Health;
 use crate::server::StartError;
@@ -28,6 +30,9 @@ pub struct Gateway {
     pub clock: Arc<dyn Clock>,
     /// Breakers, in-flight counts and latency of every deployment.
     pub health: Health,
+    /// Answers served again without a provider call.
+    pub cache: ResponseCache,
+    pub semantic: SemanticIndex,
     ids: RequestIds,
 }
 
@@ -61,6 +66,8 @@ impl Gateway {
             .await
             .map_err(StartError::Data)?;
         Ok(Self {
+            cache: ResponseCache::new(&config.cache),
+            semantic: SemanticIndex::default(),
             catalog,
             health,
             keys,

@@ -17,6 +17,7 @@
 pub mod admin;
 pub mod api;
 pub mod body;
+pub mod cache;
 pub mod connection;
 pub mod error;
 pub mod gateway;

@@ -32,6 +32,10 @@ pub struct Trail {
     pub attempts: u32,
     /// Fallback aliases the call moved through, in order.
     pub fallbacks: Vec<String>,
+    /// How the response cache answered, when the alias caches.
+    pub cache: Option<&'static str>,
+    /// Guardrail findings, for the audit record.
+    pub guardrails: Vec<String>,
     pub stream: bool,
     pub tags: Vec<String>,
     /// The request body, when the tenant captures prompts.
@@ -184,6 +188,8 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
         provider: trail.provider.clone(),
         attempts: trail.attempts,
         fallbacks: trail.fallbacks.clone(),
+        cache: trail.cache.map(str::to_owned),
+        guardrails: trail.guardrails.clone(),
         decision,
         status,
         latency_ms: ctx.started.elapsed().as_millis() as u64,

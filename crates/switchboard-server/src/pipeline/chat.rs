@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::accounting::{Accounting, ShadowNote};
 use super::estimate::Estimate;
 use super::relay::{OutcomeSink, RelayTimeouts, SseRelay, StreamEnd};
-use super::{RequestCtx, attempt, estimate, policy, respond, route};
+use super::{RequestCtx, attempt, cached, estimate, policy, respond, route};
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -47,6 +47,10 @@ pub async fn serve(
         }),
         None => requested.clone(),
     };
+    let store = match cached::lookup(gw, ctx, &call).await? {
+        cached::Lookup::Hit(resp) => return Ok(resp),
+        cached::Lookup::Miss(plan) => plan,
+    };
     let estimate = plan_estimate(gw, &alias, |d| counted.on(d))?;
     let admission = policy::admit(gw, ctx, &estimate).await?;
     let first_price = resolve::deployments(gw, &alias)?
@@ -60,7 +64,8 @@ pub async fn serve(
         estimate,
         admission,
     );
-    let capture = acct.capture == Capture::All;
+    // Keep what the client is sent when the audit captures responses or the cache stores them.
+    let capture = acct.capture == Capture::All || store.is_some();
     let router_est = switchboard_router::Estimate {
         input_tokens: estimate.usage.input_tokens,
         output_tokens: estimate.usage.output_tokens,
@@ -87,17 +92,25 @@ pub async fn serve(
     let d = &served.deployment;
     let resp = match answer {
         Answer::Stream(mut relay) => {
-            relay.set_sink(settle_stream(acct));
+            relay.set_sink(settle_stream(Arc::clone(gw), acct, store));
             respond::event_stream(&ctx.id, d, ResponseBody::stream(*relay))
         }
         Answer::Complete { body, usage } => {
-            let captured = capture.then(|| String::from_utf8_lossy(&body).into_owned());
+            if let Some(plan) = &store {
+                plan.store_body(gw, &body);
+            }
+            let captured =
+                (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&body).into_owned());
             let cost = acct.complete(usage, 0, None, captured);
             respond::with_cost(respond::json(&ctx.id, d, body), cost)
         }
         Answer::Builtin(answer) => builtin_response(ctx, d, &call, acct, answer),
     };
-    Ok(respond::with_route(resp, &served))
+    let resp = respond::with_route(resp, &served);
+    Ok(match ctx.trail.lock().cache {
+        Some(how) => cached::with_cache_header(resp, how),
+        None => resp,
+    })
 }
 
 /// The most a call can cost over every deployment its plan may reach: the alias's and
@@ -228,7 +241,11 @@ fn builtin_response(
 
 /// Settles a relayed stream when it ends, however it ends. A stream cut before the
 /// provider reported usage is billed at least for the content it forwarded.
-fn settle_stream(acct: Accounting) -> OutcomeSink {
+fn settle_stream(
+    gw: Arc<Gateway>,
+    acct: Accounting,
+    store: Option<cached::StorePlan>,
+) -> OutcomeSink {
     Box::new(move |outcome| {
         let end = match outcome.end {
             StreamEnd::Complete => "complete",
@@ -236,6 +253,11 @@ fn settle_stream(acct: Accounting) -> OutcomeSink {
             StreamEnd::Timeout => "timeout",
             StreamEnd::ClientGone => "client_gone",
         };
+        if let (Some(plan), StreamEnd::Complete, Some(sent)) =
+            (&store, &outcome.end, &outcome.captured)
+        {
+            plan.store_stream(&gw, sent.as_bytes());
+        }
         acct.complete(
             outcome.usage,
             outcome.content_events,

@@ -22,6 +22,7 @@
 
 pub mod accounting;
 pub mod attempt;
+pub mod cached;
 pub mod chat;
 pub mod embeddings;
 pub mod estimate;
