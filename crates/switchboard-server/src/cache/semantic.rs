@@ -21,10 +21,13 @@ use super::exact::CacheKey;
 use crate::gateway::Gateway;
 use crate::pipeline::attempt;
 
+/// The cached prompts of one (scope, alias): unit vectors and the keys of their answers.
+type Prompts = VecDeque<(Vec<f32>, CacheKey)>;
+
 /// Unit vectors of cached prompts, per (scope, alias).
 #[derive(Default)]
 pub struct SemanticIndex {
-    entries: Mutex<HashMap<(String, String), VecDeque<(Vec<f32>, CacheKey)>>>,
+    entries: Mutex<HashMap<(String, String), Prompts>>,
 }
 
 impl std::fmt::Debug for SemanticIndex {

@@ -112,7 +112,7 @@ pub async fn lookup(
     } else {
         "miss"
     });
-    let plan = directive.store().then(|| StorePlan {
+    let plan = directive.store().then_some(StorePlan {
         key,
         ttl: cfg.ttl,
         api: call.api,
