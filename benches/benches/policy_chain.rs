@@ -11,6 +11,7 @@ use switchboard_core::{RequestId, Usage, Wire};
 use switchboard_proto::openai::request;
 use switchboard_server::pipeline::accounting::{Accounting, Trail};
 use switchboard_server::pipeline::{RequestCtx, estimate, policy, route};
+use switchboard_server::trace::TraceContext;
 
 fn headers() -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -58,6 +59,7 @@ fn bench(c: &mut Criterion) {
                     ..Trail::default()
                 })),
                 headers: Arc::new(HeaderMap::new()),
+                trace: TraceContext::for_request(&HeaderMap::new()),
             };
             let gw = Arc::clone(&gw);
             let d = d.clone();
@@ -81,6 +83,7 @@ fn bench(c: &mut Criterion) {
                 started: Instant::now(),
                 trail: Arc::new(parking_lot::Mutex::new(Trail::default())),
                 headers: Arc::new(HeaderMap::new()),
+                trace: TraceContext::for_request(&HeaderMap::new()),
             };
             let gw = Arc::clone(&gw);
             let est = estimate::chat(&inbound.chat, &d);
@@ -118,6 +121,7 @@ fn bench(c: &mut Criterion) {
                         ..Trail::default()
                     })),
                     headers: Arc::new(HeaderMap::new()),
+                    trace: TraceContext::for_request(&HeaderMap::new()),
                 };
                 let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
                 let acct = Accounting::new(Arc::clone(&gw), ctx, d.price, est, admission);

@@ -164,6 +164,8 @@ mod tests {
             latency_ms: 850,
             stream: true,
             stream_end: Some("done".into()),
+            cache: Some("miss".into()),
+            guardrails: vec!["pii:email:redact".into()],
             prompt: Some(serde_json::json!([{"role": "user", "content": "hi"}])),
             response: Some("hello".into()),
         }

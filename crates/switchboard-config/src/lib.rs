@@ -42,7 +42,7 @@ pub use prices::{PriceConfig, PriceTable};
 pub use providers::{ProviderConfig, ProviderKind};
 pub use routing::{BreakerSettings, RetryConfig, RuleConfig, StrategyName, TiersConfig};
 pub use secret::Secret;
-pub use server::{AdminConfig, ServerConfig};
+pub use server::{AdminConfig, MetricsConfig, ServerConfig};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
@@ -58,6 +58,7 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     pub audit: AuditSettings,
     pub cache: CacheSettings,
+    pub metrics: MetricsConfig,
     /// Prices by upstream model name: the `[prices] file` table, then `[prices.models]`
     /// entries on top.
     pub prices: BTreeMap<String, ModelPrice>,
@@ -102,6 +103,8 @@ struct RawConfig {
     #[serde(default)]
     cache: CacheSettings,
     #[serde(default)]
+    metrics: MetricsConfig,
+    #[serde(default)]
     prices: PricesSection,
 }
 
@@ -143,6 +146,7 @@ impl Config {
             teams: raw.teams,
             audit: raw.audit,
             cache: raw.cache,
+            metrics: raw.metrics,
             prices,
         };
         // `key = "${SWITCHBOARD_ADMIN_KEY:-}"` with the variable unset means "no admin key".

@@ -71,3 +71,12 @@ impl Default for AdminConfig {
         }
     }
 }
+
+/// `[metrics]`: what `/metrics` labels.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Label requests, tokens and cost by tenant. Off by default: one series per tenant
+    /// and model can be many series.
+    pub tenant_labels: bool,
+}

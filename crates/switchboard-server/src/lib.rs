@@ -29,5 +29,6 @@ pub mod restore;
 pub mod routing;
 pub mod server;
 pub mod service;
+pub mod trace;
 
 pub use server::{RunningServer, StartError};

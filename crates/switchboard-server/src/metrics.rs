@@ -13,6 +13,10 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS: &str = "switchboard_requests_total";
 pub const REQUEST_SECONDS: &str = "switchboard_request_duration_seconds";
+pub const OVERHEAD_SECONDS: &str = "switchboard_overhead_seconds";
+pub const TTFT_SECONDS: &str = "switchboard_time_to_first_token_seconds";
+pub const AUDIT_BACKLOG: &str = "switchboard_audit_backlog_records";
+pub const CACHE_ENTRIES: &str = "switchboard_cache_entries";
 pub const UPSTREAM_ATTEMPTS: &str = "switchboard_upstream_attempts_total";
 pub const FALLBACKS: &str = "switchboard_fallbacks_total";
 pub const BREAKER_STATE: &str = "switchboard_breaker_state";
@@ -49,11 +53,71 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// The labels of a request's metrics. `tenant` only when `[metrics] tenant_labels` is on.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLabels<'a> {
+    pub api: &'static str,
+    pub endpoint: &'static str,
+    pub model: &'a str,
+    pub provider: &'a str,
+    pub tenant: Option<&'a str>,
+}
+
+impl RequestLabels<'_> {
+    /// A request that ended before it was identified.
+    pub fn bare(api: &'static str) -> RequestLabels<'static> {
+        RequestLabels {
+            api,
+            endpoint: "other",
+            model: "other",
+            provider: "none",
+            tenant: None,
+        }
+    }
+
+    fn to_vec(self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("api", self.api.to_owned()),
+            ("endpoint", self.endpoint.to_owned()),
+            ("model", self.model.to_owned()),
+            ("provider", self.provider.to_owned()),
+        ];
+        if let Some(t) = self.tenant {
+            v.push(("tenant", t.to_owned()));
+        }
+        v
+    }
+}
+
+fn labels(pairs: Vec<(&'static str, String)>) -> Vec<metrics::Label> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| metrics::Label::new(k, v))
+        .collect()
+}
+
 /// One client request finished (its response head was sent).
-pub fn request(api: &'static str, endpoint: &'static str, status: u16, elapsed: Duration) {
-    counter!(REQUESTS, "api" => api, "endpoint" => endpoint, "status" => status_class(status))
-        .increment(1);
-    histogram!(REQUEST_SECONDS, "api" => api, "endpoint" => endpoint).record(elapsed.as_secs_f64());
+pub fn request(l: &RequestLabels<'_>, status: u16, elapsed: Duration) {
+    let mut with_status = l.to_vec();
+    with_status.push(("status", status_class(status).to_owned()));
+    counter!(REQUESTS, labels(with_status)).increment(1);
+    histogram!(REQUEST_SECONDS, labels(l.to_vec())).record(elapsed.as_secs_f64());
+}
+
+/// The gateway's own share of a request: its time minus the time spent on providers.
+pub fn overhead(l: &RequestLabels<'_>, own: Duration) {
+    histogram!(OVERHEAD_SECONDS, labels(l.to_vec())).record(own.as_secs_f64());
+}
+
+/// Time to a stream's first event at the client.
+pub fn time_to_first_token(l: &RequestLabels<'_>, ttft: Duration) {
+    histogram!(TTFT_SECONDS, labels(l.to_vec())).record(ttft.as_secs_f64());
+}
+
+/// Gauges read from the node's parts at scrape time.
+pub fn scrape_gauges(audit_backlog: usize, cache_entries: u64) {
+    gauge!(AUDIT_BACKLOG).set(audit_backlog as f64);
+    gauge!(CACHE_ENTRIES).set(cache_entries as f64);
 }
 
 /// One upstream attempt and how it went (`ok`, `status_5xx`, `rate_limited`, `timeout`...).
@@ -78,7 +142,21 @@ pub fn breaker_transitions(deployment: &str, total: u64) {
 }
 
 /// What a settled call used, by the model alias it was asked for.
-pub fn usage(alias: &str, provider: &str, input: u64, output: u64, cost_nanos: i64) {
+pub fn usage(
+    alias: &str,
+    provider: &str,
+    input: u64,
+    output: u64,
+    cost_nanos: i64,
+    tenant: Option<&str>,
+) {
+    if let Some(t) = tenant {
+        counter!(COST, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned())
+            .increment(cost_nanos.max(0) as u64);
+        counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned(), "kind" => "input").increment(input);
+        counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned(), "kind" => "output").increment(output);
+        return;
+    }
     counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "kind" => "input").increment(input);
     counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "kind" => "output").increment(output);
     // Counters are integers, so cost is counted in nano-dollars, exactly.

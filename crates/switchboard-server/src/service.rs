@@ -18,6 +18,8 @@ use crate::identity::tags;
 use crate::pipeline::accounting::record_refused;
 use crate::pipeline::read_body::read_body;
 use crate::pipeline::{RequestCtx, Trail, respond};
+use crate::trace::{TRACEPARENT, TraceContext};
+use tracing::Instrument;
 
 /// The client API's endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +71,19 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
         Wire::OpenAi
     };
     let id = gw.request_id(&parts.headers);
+    let trace = TraceContext::for_request(&parts.headers);
+    let span = tracing::info_span!("request", request_id = %id, trace_id = %trace.trace_id_hex());
     let mut ctx: Option<RequestCtx> = None;
-    match serve(&gw, &mut ctx, parts, body, &id, api, started).await {
+    let start = Start {
+        id: id.clone(),
+        api,
+        started,
+        trace,
+    };
+    let served = serve(&gw, &mut ctx, parts, body, start)
+        .instrument(span)
+        .await;
+    let mut resp = match served {
         Ok(resp) => resp,
         Err(err) => {
             let status = err.disposition().status.as_u16();
@@ -84,7 +97,72 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
             );
             respond::error(&id, api, &err)
         }
+    };
+    resp.headers_mut().insert(TRACEPARENT, trace.header());
+    observe(
+        &gw,
+        ctx.as_ref(),
+        api,
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}
+
+/// Records the request in the metrics: counts and latency by model, provider and status;
+/// the gateway's own overhead (time not spent waiting on providers); time to first token
+/// of streams.
+fn observe(
+    gw: &Gateway,
+    ctx: Option<&RequestCtx>,
+    api: Wire,
+    status: u16,
+    elapsed: std::time::Duration,
+) {
+    let Some(ctx) = ctx else {
+        crate::metrics::request(
+            &crate::metrics::RequestLabels::bare(api.as_str()),
+            status,
+            elapsed,
+        );
+        return;
+    };
+    let t = ctx.trail.lock();
+    // Only configured names become label values: a client's made-up model must not.
+    let model = if gw.config.models.contains_key(&t.model) {
+        t.model.as_str()
+    } else {
+        "other"
+    };
+    let tenant = gw
+        .config
+        .metrics
+        .tenant_labels
+        .then_some(ctx.identity.tenant.as_str());
+    let labels = crate::metrics::RequestLabels {
+        api: api.as_str(),
+        endpoint: if t.endpoint.is_empty() {
+            "other"
+        } else {
+            t.endpoint
+        },
+        model,
+        provider: t.provider.as_deref().unwrap_or("none"),
+        tenant,
+    };
+    crate::metrics::request(&labels, status, elapsed);
+    crate::metrics::overhead(&labels, elapsed.saturating_sub(t.upstream));
+    if t.stream && status == 200 {
+        crate::metrics::time_to_first_token(&labels, elapsed);
     }
+}
+
+/// What is known of a request before it is parsed.
+struct Start {
+    id: RequestId,
+    api: Wire,
+    started: Instant,
+    trace: TraceContext,
 }
 
 async fn serve(
@@ -92,10 +170,14 @@ async fn serve(
     ctx_out: &mut Option<RequestCtx>,
     parts: http::request::Parts,
     body: Incoming,
-    id: &RequestId,
-    api: Wire,
-    started: Instant,
+    start: Start,
 ) -> Result<Response<ResponseBody>, GatewayError> {
+    let Start {
+        id,
+        api,
+        started,
+        trace,
+    } = start;
     let ep = endpoint(&parts.method, parts.uri.path())?;
     let identity = gw.keys.authenticate(&parts.headers, gw.now_ms())?;
     let trail = Trail {
@@ -104,12 +186,13 @@ async fn serve(
     };
     let headers = Arc::new(parts.headers);
     let ctx = ctx_out.insert(RequestCtx {
-        id: id.clone(),
+        id,
         api,
         identity,
         started,
         trail: Arc::new(parking_lot::Mutex::new(trail)),
         headers: Arc::clone(&headers),
+        trace,
     });
     match ep {
         Endpoint::Models => Ok(api::models::list(gw, ctx, &headers)),

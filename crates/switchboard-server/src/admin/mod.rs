@@ -121,6 +121,7 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         (&Method::GET, ["metrics"]) => match crate::metrics::handle() {
             Some(h) => {
                 routing_report::publish_breaker_gauges(gw);
+                crate::metrics::scrape_gauges(gw.audit.backlog(), gw.cache.len());
                 let mut r = Response::new(Full::new(Bytes::from(h.render())));
                 r.headers_mut().insert(
                     CONTENT_TYPE,

@@ -36,6 +36,8 @@ pub struct Trail {
     pub cache: Option<&'static str>,
     /// Guardrail findings, for the audit record.
     pub guardrails: Vec<String>,
+    /// Time spent waiting on providers before the answer was committed (all attempts).
+    pub upstream: std::time::Duration,
     pub stream: bool,
     pub tags: Vec<String>,
     /// The request body, when the tenant captures prompts.
@@ -134,6 +136,11 @@ impl Accounting {
             usage.input_tokens,
             usage.output_tokens,
             cost.nanos(),
+            self.gw
+                .config
+                .metrics
+                .tenant_labels
+                .then_some(self.ctx.identity.tenant.as_str()),
         );
         record.set_usage(usage);
         record.cost_nanos = cost.nanos();

@@ -78,6 +78,7 @@ pub async fn serve(
         &ChatAttempt {
             call: &call,
             capture,
+            trace: ctx.trace.header(),
         },
     )
     .await;
@@ -152,6 +153,8 @@ pub fn plan_estimate(
 struct ChatAttempt<'c> {
     call: &'c ChatCall,
     capture: bool,
+    /// This hop's `traceparent`, sent to the provider.
+    trace: http::HeaderValue,
 }
 
 impl routing::Attempt for ChatAttempt<'_> {
@@ -160,7 +163,7 @@ impl routing::Attempt for ChatAttempt<'_> {
         &'a self,
         d: &'a Deployment,
     ) -> impl Future<Output = Result<Answer, UpstreamError>> + Send + 'a {
-        attempt_on(d, self.call, self.capture)
+        attempt_on(d, self.call, self.capture, &self.trace)
     }
 }
 
@@ -169,13 +172,16 @@ async fn attempt_on(
     d: &Deployment,
     call: &ChatCall,
     capture: bool,
+    trace: &http::HeaderValue,
 ) -> Result<Answer, UpstreamError> {
     if d.provider.kind == ProviderKind::Builtin {
         return Ok(Answer::Builtin(builtin::chat(
             &call.chat, &d.model, "builtin",
         )));
     }
-    let req = d.chat_request(call).map_err(UpstreamError::Proto)?;
+    let mut req = d.chat_request(call).map_err(UpstreamError::Proto)?;
+    req.headers_mut()
+        .insert(crate::trace::TRACEPARENT, trace.clone());
     let deadline = Instant::now() + d.provider.total_timeout;
     let resp = attempt::send(d, req).await?;
     if call.chat.stream {

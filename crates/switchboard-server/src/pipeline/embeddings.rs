@@ -47,7 +47,14 @@ pub async fn serve(
         input_tokens: estimate.usage.input_tokens,
         output_tokens: 0,
     };
-    let result = routing::run(gw, ctx, &alias, &router_est, &EmbeddingsAttempt(&call)).await;
+    let result = routing::run(
+        gw,
+        ctx,
+        &alias,
+        &router_est,
+        &EmbeddingsAttempt(&call, ctx.trace.header()),
+    )
+    .await;
     let ((out, usage), served) = match result {
         Ok(v) => v,
         Err(e) => return Err(failed(acct, e)),
@@ -58,7 +65,7 @@ pub async fn serve(
     Ok(respond::with_route(resp, &served))
 }
 
-struct EmbeddingsAttempt<'c>(&'c EmbeddingsCall);
+struct EmbeddingsAttempt<'c>(&'c EmbeddingsCall, http::HeaderValue);
 
 impl routing::Attempt for EmbeddingsAttempt<'_> {
     type Answer = (Bytes, Usage);
@@ -66,13 +73,14 @@ impl routing::Attempt for EmbeddingsAttempt<'_> {
         &'a self,
         d: &'a Deployment,
     ) -> impl Future<Output = Result<(Bytes, Usage), UpstreamError>> + Send + 'a {
-        attempt_on(d, self.0)
+        attempt_on(d, self.0, &self.1)
     }
 }
 
 async fn attempt_on(
     d: &Deployment,
     call: &EmbeddingsCall,
+    trace: &http::HeaderValue,
 ) -> Result<(Bytes, Usage), UpstreamError> {
     if d.provider.kind == ProviderKind::Builtin {
         let texts = call.request.texts.as_deref().ok_or_else(|| {
@@ -88,7 +96,9 @@ async fn attempt_on(
             usage,
         ));
     }
-    let req = d.embeddings_request(call).map_err(UpstreamError::Proto)?;
+    let mut req = d.embeddings_request(call).map_err(UpstreamError::Proto)?;
+    req.headers_mut()
+        .insert(crate::trace::TRACEPARENT, trace.clone());
     let deadline = Instant::now() + d.provider.total_timeout;
     let resp = attempt::send(d, req).await?;
     let body = attempt::read_answer(resp.into_body(), deadline).await?;

@@ -53,4 +53,6 @@ pub struct RequestCtx {
     pub trail: SharedTrail,
     /// The request's headers, for routing rules that match on them.
     pub headers: Arc<http::HeaderMap>,
+    /// This hop's W3C trace context, sent upstream and echoed back.
+    pub trace: crate::trace::TraceContext,
 }

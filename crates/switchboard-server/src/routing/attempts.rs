@@ -212,6 +212,7 @@ pub async fn run<A: Attempt>(
             },
             None => attempt.on(d).await,
         };
+        ctx.trail.lock().upstream += started.elapsed();
         let err = match result {
             Ok(answer) => {
                 if let Some(h) = health {

@@ -1,0 +1,134 @@
+//! W3C trace context: `traceparent` taken from the client (or started here), handed to
+//! the upstream as this hop's child, and echoed back, so a call can be followed across
+//! the app, the gateway and the provider.
+
+use http::HeaderMap;
+use http::header::HeaderValue;
+
+pub const TRACEPARENT: &str = "traceparent";
+
+/// One hop's trace context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub sampled: bool,
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // Ids need uniqueness, not secrecy: a failed draw falls back to the clock's bits.
+    if getrandom::fill(&mut buf).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(1);
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (nanos >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(0x9d);
+        }
+    }
+    buf
+}
+
+fn hex_into(s: &str, out: &mut [u8]) -> Option<()> {
+    (s.len() == out.len() * 2
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then(|| hex::decode_to_slice(s, out).ok())
+    .flatten()
+}
+
+impl TraceContext {
+    /// Parses a version-00 `traceparent`; all-zero ids are invalid per the spec.
+    pub fn parse(value: &str) -> Option<TraceContext> {
+        let mut parts = value.trim().split('-');
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version != "00" || parts.next().is_some() {
+            return None;
+        }
+        let mut ctx = TraceContext {
+            trace_id: [0; 16],
+            span_id: [0; 8],
+            sampled: false,
+        };
+        hex_into(trace, &mut ctx.trace_id)?;
+        hex_into(span, &mut ctx.span_id)?;
+        let mut f = [0u8; 1];
+        hex_into(flags, &mut f)?;
+        ctx.sampled = f[0] & 1 == 1;
+        (ctx.trace_id != [0; 16] && ctx.span_id != [0; 8]).then_some(ctx)
+    }
+
+    /// This hop's context: a child of the client's, or a new trace.
+    pub fn for_request(headers: &HeaderMap) -> TraceContext {
+        let parent = headers
+            .get(TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::parse);
+        match parent {
+            Some(p) => TraceContext {
+                span_id: random(),
+                ..p
+            },
+            None => TraceContext {
+                trace_id: random(),
+                span_id: random(),
+                sampled: true,
+            },
+        }
+    }
+
+    pub fn header(&self) -> HeaderValue {
+        let text = format!(
+            "00-{}-{}-{:02x}",
+            hex::encode(self.trace_id),
+            hex::encode(self.span_id),
+            u8::from(self.sampled)
+        );
+        HeaderValue::from_str(&text).unwrap_or_else(|_| {
+            HeaderValue::from_static("00-00000000000000000000000000000001-0000000000000001-00")
+        })
+    }
+
+    pub fn trace_id_hex(&self) -> String {
+        hex::encode(self.trace_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_trace_is_continued_with_a_new_span() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            TRACEPARENT,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
+        );
+        let ctx = TraceContext::for_request(&h);
+        assert_eq!(ctx.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_ne!(hex::encode(ctx.span_id), "00f067aa0ba902b7");
+        assert!(ctx.sampled);
+        let header = ctx.header();
+        assert_eq!(TraceContext::parse(header.to_str().unwrap()), Some(ctx));
+    }
+
+    #[test]
+    fn invalid_parents_start_a_new_trace() {
+        for bad in [
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f35-00f067aa0ba902b7-01",
+            "garbage",
+        ] {
+            assert_eq!(TraceContext::parse(bad), None, "{bad}");
+        }
+        let fresh = TraceContext::for_request(&HeaderMap::new());
+        assert_ne!(fresh.trace_id, [0; 16]);
+    }
+}
