@@ -30,6 +30,9 @@ pub struct KeyConfig {
     pub metadata: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub quotas: Vec<crate::policy::QuotaConfig>,
+    /// Guardrails for this key, replacing its tenant's.
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
 impl KeyConfig {

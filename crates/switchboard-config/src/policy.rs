@@ -87,6 +87,9 @@ pub struct TenantConfig {
     pub capture: Capture,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// PII, deny-list and size rules for this tenant's prompts (and answers).
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -141,6 +141,7 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
             );
         }
         quotas(file, &key, &k.quotas)?;
+        guardrails(file, &key, k.guardrails.as_ref())?;
     }
     let mut ids = HashSet::new();
     for (i, k) in c.keys.iter().enumerate() {
@@ -161,6 +162,7 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
             );
         }
         quotas(file, &format!("tenants[{i}]"), &t.quotas)?;
+        guardrails(file, &format!("tenants[{i}]"), t.guardrails.as_ref())?;
     }
     let mut teams = HashSet::new();
     for (i, t) in c.teams.iter().enumerate() {
@@ -320,4 +322,19 @@ fn routing(c: &Config, alias: &str, m: &crate::ModelConfig) -> Result<(), Config
         ));
     }
     Ok(())
+}
+
+fn guardrails(
+    file: &std::path::Path,
+    owner: &str,
+    g: Option<&switchboard_guard::GuardConfig>,
+) -> Result<(), ConfigError> {
+    match g.map(switchboard_guard::Guard::compile) {
+        Some(Err(e)) => Err(ConfigError::new(
+            file,
+            &format!("{owner}.guardrails"),
+            e.to_string(),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -36,6 +36,11 @@ impl RawObject {
         Ok(Self { body, fields })
     }
 
+    /// The whole body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// Length of the whole body in bytes.
     pub fn body_len(&self) -> usize {
         self.body.len()

@@ -47,6 +47,9 @@ pub enum GatewayError {
     /// A quota refused the call (429), or its owner could not be asked (503).
     #[error("{}", refusal_message(.0))]
     Refused(Box<Refusal>),
+    /// A guardrail refused the request (or its answer); the message names the rule.
+    #[error("{message}")]
+    Guardrail { rule: String, message: String },
     /// Every deployment of the model is out of rotation (its circuit breaker is open).
     #[error("every deployment of model `{alias}` is failing; retry in {}s", retry_after.as_secs().max(1))]
     AllOpen {
@@ -163,6 +166,11 @@ impl GatewayError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 K::Unavailable,
                 "all_breakers_open",
+            ),
+            GatewayError::Guardrail { .. } => d(
+                StatusCode::BAD_REQUEST,
+                K::InvalidRequest,
+                "guardrail_blocked",
             ),
         }
     }

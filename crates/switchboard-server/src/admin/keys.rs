@@ -32,6 +32,8 @@ pub struct NewKey {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub quotas: Vec<QuotaJson>,
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
 /// A partial update: absent fields stay; `null` clears `team`, `models` (all models) and
@@ -142,6 +144,13 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
     if new.tenant.trim().is_empty() {
         return bad_request("tenant: must not be empty");
     }
+    if let Some(Err(e)) = new
+        .guardrails
+        .as_ref()
+        .map(switchboard_guard::Guard::compile)
+    {
+        return bad_request(format!("guardrails: {e}"));
+    }
     let parsed = (|| -> Result<_, String> {
         Ok((
             check_models(gw, &new.models)?,
@@ -173,6 +182,8 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
         revoked_at_ms: None,
         origin: Origin::Admin,
         created_ms: gw.now_ms(),
+        guardrails: new.guardrails,
+        guard: None,
     };
     let mut st = gw.admin_state.lock().await;
     st.keys.insert(id.clone(), identity.clone());

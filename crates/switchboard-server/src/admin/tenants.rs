@@ -23,6 +23,8 @@ pub struct TenantInput {
     pub capture: Capture,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,10 +112,19 @@ pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse 
         Ok(q) => q,
         Err(e) => return bad_request(e),
     };
+    if let Some(Err(e)) = input
+        .guardrails
+        .as_ref()
+        .map(switchboard_guard::Guard::compile)
+    {
+        return bad_request(format!("guardrails: {e}"));
+    }
     let policy = TenantPolicy {
         quotas,
         capture: input.capture,
         metadata: input.metadata,
+        guardrails: input.guardrails,
+        guard: None,
     };
     let mut st = gw.admin_state.lock().await;
     let before = st.clone();

@@ -27,11 +27,12 @@ pub async fn handle(
         user: c.user.as_deref(),
     };
     super::note_call(gw, ctx, note, &inbound.raw, &body);
-    let call = ChatCall {
+    let mut call = ChatCall {
         api: Wire::OpenAi,
         chat: inbound.chat,
         raw: inbound.raw,
         include_usage: inbound.include_usage,
     };
+    crate::pipeline::guardrails::check_chat(gw, ctx, &mut call)?;
     chat::serve(gw, ctx, call).await
 }

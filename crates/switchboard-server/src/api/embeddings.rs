@@ -29,5 +29,7 @@ pub async fn handle(
         user: user.as_deref(),
     };
     super::note_call(gw, ctx, note, &request.raw, &body);
-    pipeline::serve(gw, ctx, EmbeddingsCall { request }).await
+    let mut call = EmbeddingsCall { request };
+    crate::pipeline::guardrails::check_embeddings(gw, ctx, &mut call)?;
+    pipeline::serve(gw, ctx, call).await
 }

@@ -29,11 +29,12 @@ pub async fn handle(
         user: chat.user.as_deref(),
     };
     super::note_call(gw, ctx, note, &raw, &body);
-    let call = ChatCall {
+    let mut call = ChatCall {
         api: Wire::Anthropic,
         chat,
         raw,
         include_usage: false,
     };
+    crate::pipeline::guardrails::check_chat(gw, ctx, &mut call)?;
     chat::serve(gw, ctx, call).await
 }

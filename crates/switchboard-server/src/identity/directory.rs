@@ -17,6 +17,11 @@ pub struct TenantPolicy {
     pub capture: Capture,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
+    /// `guardrails`, compiled when the policy is stored.
+    #[serde(skip)]
+    pub guard: Option<super::CompiledGuard>,
 }
 
 /// A team's policy.
@@ -35,7 +40,8 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn put_tenant(&self, name: &str, policy: TenantPolicy) {
+    pub fn put_tenant(&self, name: &str, mut policy: TenantPolicy) {
+        policy.guard = super::CompiledGuard::compile(policy.guardrails.as_ref());
         self.tenants.insert(name.to_owned(), policy);
     }
 

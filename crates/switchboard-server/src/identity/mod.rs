@@ -63,6 +63,45 @@ pub struct Identity {
     pub origin: Origin,
     #[serde(default)]
     pub created_ms: u64,
+    /// Guardrails for this key, replacing its tenant's.
+    #[serde(default)]
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
+    /// `guardrails`, compiled when the key is stored.
+    #[serde(skip)]
+    pub guard: Option<CompiledGuard>,
+}
+
+/// A compiled guard shared by every request it applies to. Two are equal when they are
+/// the same compilation (the config beside it is what is compared and persisted).
+#[derive(Clone)]
+pub struct CompiledGuard(pub std::sync::Arc<switchboard_guard::Guard>);
+
+impl CompiledGuard {
+    /// Compiles `cfg`; config and admin input were validated, so a failure is logged
+    /// and leaves the owner unguarded rather than failing a request.
+    pub fn compile(cfg: Option<&switchboard_guard::GuardConfig>) -> Option<CompiledGuard> {
+        match switchboard_guard::Guard::compile(cfg?) {
+            Ok(g) => Some(CompiledGuard(std::sync::Arc::new(g))),
+            Err(e) => {
+                tracing::error!(error = %e, "guardrails not compiled");
+                None
+            }
+        }
+    }
+}
+
+impl PartialEq for CompiledGuard {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CompiledGuard {}
+
+impl std::fmt::Debug for CompiledGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompiledGuard")
+    }
 }
 
 impl Identity {

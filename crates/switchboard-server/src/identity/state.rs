@@ -96,6 +96,8 @@ pub fn build(config: &Config, state: &AdminState) -> (KeyStore, Directory) {
                 revoked_at_ms: None,
                 origin: Origin::Config,
                 created_ms: 0,
+                guardrails: k.guardrails.clone(),
+                guard: None,
             },
         };
         keys.put(identity);
@@ -109,6 +111,8 @@ pub fn build(config: &Config, state: &AdminState) -> (KeyStore, Directory) {
             quotas: quota_specs(&t.quotas),
             capture: t.capture,
             metadata: t.metadata.clone(),
+            guardrails: t.guardrails.clone(),
+            guard: None,
         };
         directory.put_tenant(&t.name, policy);
     }

@@ -24,8 +24,9 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    /// Adds or replaces a key.
-    pub fn put(&self, identity: Identity) {
+    /// Adds or replaces a key (compiling its guardrails).
+    pub fn put(&self, mut identity: Identity) {
+        identity.guard = super::CompiledGuard::compile(identity.guardrails.as_ref());
         if let Some(old) = self.by_id.insert(identity.id.clone(), identity.digest)
             && old != identity.digest
         {
@@ -115,6 +116,8 @@ mod tests {
             revoked_at_ms: None,
             origin: Origin::Config,
             created_ms: 0,
+            guardrails: None,
+            guard: None,
         }
     }
 

@@ -97,6 +97,15 @@ pub async fn serve(
             respond::event_stream(&ctx.id, d, ResponseBody::stream(*relay))
         }
         Answer::Complete { body, usage } => {
+            // Output guardrails: the call was made and is charged even when its answer
+            // is refused.
+            let body = match super::guardrails::check_answer(gw, ctx, body) {
+                Ok(b) => b,
+                Err(e) => {
+                    acct.complete(usage, 0, None, None);
+                    return Err(e);
+                }
+            };
             if let Some(plan) = &store {
                 plan.store_body(gw, &body);
             }

@@ -7,18 +7,23 @@
 //!    limit in memory.
 //! 3. parse ([`crate::api`]): the body in the API's own format, into a call that keeps
 //!    both the canonical view and the raw fields.
-//! 4. [`route`]: which deployments may serve the requested model, and whether this key
-//!    may use it.
-//! 5. admission ([`estimate`], [`policy`]): the most the call can cost, reserved against
-//!    the key's, team's and tenant's quotas (429 when one refuses), and an audit slot.
-//! 6. [`attempt`]: send the call upstream and turn a failure status into an error, before
-//!    anything reaches the client.
-//! 7. respond ([`respond`]): a complete answer is read, translated if needed, and returned
-//!    with its usage and cost; a stream is handed to [`relay`], which forwards it event by
-//!    event.
-//! 8. settle ([`accounting`]): when the answer or the stream is done, however it ends,
-//!    the reservation is settled to the real cost (or released) and the audit record
-//!    written.
+//! 4. [`guardrails`]: the caller's guard on the prompt: redact, flag or refuse (400),
+//!    before anything else (the cache key, a provider, the audit log) sees it.
+//! 5. [`route`] and [`crate::routing::resolve`]: whether this key may use the model, and
+//!    which alias serves it (rules, tiers).
+//! 6. [`cached`]: answer from the response cache when the alias caches.
+//! 7. admission ([`estimate`], [`policy`]): the most the call can cost over every
+//!    deployment it may reach, reserved against the key's, team's and tenant's quotas
+//!    (429 when one refuses), and an audit slot (503 when there is none).
+//! 8. attempts ([`crate::routing::attempts`], [`attempt`]): deployments in the alias's
+//!    order, breakers consulted, retried, failed over and fallen back before the first
+//!    byte reaches the client.
+//! 9. respond ([`respond`]): a complete answer is read, translated if needed, checked by
+//!    output guardrails and returned with its cost; a stream is handed to [`relay`],
+//!    which forwards it event by event.
+//! 10. settle ([`accounting`]): when the answer or the stream is done, however it ends,
+//!     the reservation is settled to the real cost (or released), the audit record
+//!     written, the answer cached.
 
 pub mod accounting;
 pub mod attempt;
@@ -26,6 +31,7 @@ pub mod cached;
 pub mod chat;
 pub mod embeddings;
 pub mod estimate;
+pub mod guardrails;
 pub mod policy;
 pub mod read_body;
 pub mod relay;
