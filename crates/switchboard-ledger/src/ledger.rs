@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::error::LedgerError;
 use crate::flusher::{self, Outgoing};
-use crate::lease::LeaseTable;
+use crate::lease::{LeaseTable, NodeLease};
 use crate::node::NodeState;
 use crate::owner::Grant;
 use crate::owners::{GrantRequest, LocalOwners, Owners};
@@ -184,6 +184,17 @@ impl<O: Owners> Ledger<O> {
             available: owner.available.saturating_add(free.max(0)),
             resets_at_ms: quota.id.window.period_end_ms(owner.period),
         })
+    }
+
+    /// What this node holds of every quota it has touched, in the current periods:
+    /// for gauges and the admin API.
+    pub fn leases(&self) -> Vec<(QuotaId, NodeLease)> {
+        let now_ms = self.clock.now_ms();
+        let table = self.state.table.lock();
+        table
+            .quotas()
+            .map(|q| (q.clone(), table.held(q, now_ms)))
+            .collect()
     }
 
     /// Changes a quota's limit (an admin change). Leases already out are not revoked.

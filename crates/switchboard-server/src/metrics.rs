@@ -17,6 +17,9 @@ pub const OVERHEAD_SECONDS: &str = "switchboard_overhead_seconds";
 pub const TTFT_SECONDS: &str = "switchboard_time_to_first_token_seconds";
 pub const AUDIT_BACKLOG: &str = "switchboard_audit_backlog_records";
 pub const CACHE_ENTRIES: &str = "switchboard_cache_entries";
+pub const LEASE_FREE: &str = "switchboard_ledger_lease_free";
+pub const LEASE_RESERVED: &str = "switchboard_ledger_reserved";
+pub const LEDGER_QUOTAS: &str = "switchboard_ledger_quotas";
 pub const UPSTREAM_ATTEMPTS: &str = "switchboard_upstream_attempts_total";
 pub const FALLBACKS: &str = "switchboard_fallbacks_total";
 pub const BREAKER_STATE: &str = "switchboard_breaker_state";
@@ -112,6 +115,23 @@ pub fn overhead(l: &RequestLabels<'_>, own: Duration) {
 /// Time to a stream's first event at the client.
 pub fn time_to_first_token(l: &RequestLabels<'_>, ttft: Duration) {
     histogram!(TTFT_SECONDS, labels(l.to_vec())).record(ttft.as_secs_f64());
+}
+
+/// This node's ledger leases, summed per metric (per-quota series would be one per key):
+/// free lease and amounts reserved by calls in flight, in the metric's unit.
+pub fn ledger(leases: &[(switchboard_ledger::QuotaId, switchboard_ledger::NodeLease)]) {
+    for metric in [
+        switchboard_ledger::Metric::Money,
+        switchboard_ledger::Metric::Tokens,
+        switchboard_ledger::Metric::Requests,
+    ] {
+        let of = leases.iter().filter(|(q, _)| q.metric == metric);
+        let free: i64 = of.clone().map(|(_, l)| l.free.max(0)).sum();
+        let reserved: i64 = of.clone().map(|(_, l)| l.reserved).sum();
+        gauge!(LEASE_FREE, "metric" => metric.as_str()).set(free as f64);
+        gauge!(LEASE_RESERVED, "metric" => metric.as_str()).set(reserved as f64);
+        gauge!(LEDGER_QUOTAS, "metric" => metric.as_str()).set(of.count() as f64);
+    }
 }
 
 /// Gauges read from the node's parts at scrape time.

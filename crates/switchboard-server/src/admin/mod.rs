@@ -122,6 +122,7 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Some(h) => {
                 routing_report::publish_breaker_gauges(gw);
                 crate::metrics::scrape_gauges(gw.audit.backlog(), gw.cache.len());
+                crate::metrics::ledger(&gw.ledger.leases());
                 let mut r = Response::new(Full::new(Bytes::from(h.render())));
                 r.headers_mut().insert(
                     CONTENT_TYPE,
