@@ -12,6 +12,7 @@
 //! whole answers or streams them event by event.
 
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod harness;
 

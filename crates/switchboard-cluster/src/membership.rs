@@ -147,6 +147,16 @@ impl Cluster {
 
     /// Tells the cluster this node is leaving (peers see `MemberDown` at once rather
     /// than after failure detection), then stops.
+    /// Announces this node's departure and waits until foca has sent it, without
+    /// consuming the handle (for owners that share it, like a gateway behind an `Arc`).
+    /// Later calls do nothing.
+    pub async fn depart(&self) {
+        let (done, left) = oneshot::channel();
+        if self.commands.send(Command::Leave(done)).is_ok() {
+            let _ = left.await;
+        }
+    }
+
     pub async fn leave(self) {
         let (done, left) = oneshot::channel();
         if self.commands.send(Command::Leave(done)).is_ok() {

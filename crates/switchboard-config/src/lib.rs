@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod cluster;
 pub mod duration;
 pub mod env;
 pub mod error;
@@ -34,6 +35,7 @@ use serde::Deserialize;
 
 pub use audit::AuditSettings;
 pub use cache::{AliasCache, CacheSettings, SemanticCache};
+pub use cluster::ClusterSettings;
 pub use error::ConfigError;
 pub use keys::KeyConfig;
 pub use models::{DeploymentConfig, ModelConfig};
@@ -59,6 +61,8 @@ pub struct Config {
     pub audit: AuditSettings,
     pub cache: CacheSettings,
     pub metrics: MetricsConfig,
+    /// Membership; `None` runs the node alone.
+    pub cluster: Option<ClusterSettings>,
     /// Prices by upstream model name: the `[prices] file` table, then `[prices.models]`
     /// entries on top.
     pub prices: BTreeMap<String, ModelPrice>,
@@ -105,6 +109,8 @@ struct RawConfig {
     #[serde(default)]
     metrics: MetricsConfig,
     #[serde(default)]
+    cluster: Option<ClusterSettings>,
+    #[serde(default)]
     prices: PricesSection,
 }
 
@@ -147,6 +153,7 @@ impl Config {
             audit: raw.audit,
             cache: raw.cache,
             metrics: raw.metrics,
+            cluster: raw.cluster,
             prices,
         };
         // `key = "${SWITCHBOARD_ADMIN_KEY:-}"` with the variable unset means "no admin key".

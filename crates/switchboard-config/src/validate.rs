@@ -13,6 +13,17 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
     if c.server.max_body_bytes == 0 {
         return err("server.max_body_bytes", "must be greater than 0".into());
     }
+    if let Some(cl) = &c.cluster {
+        if cl.secret.expose().len() < 16 {
+            return err(
+                "cluster.secret",
+                "must be at least 16 bytes (32 random bytes recommended)".into(),
+            );
+        }
+        if cl.size == 0 {
+            return err("cluster.size", "must be at least 1".into());
+        }
+    }
     if c.audit.capacity == 0 {
         return err("audit.capacity", "must be greater than 0".into());
     }

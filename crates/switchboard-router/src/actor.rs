@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use switchboard_ledger::Clock;
 
-use crate::breaker::{Breaker, BreakerConfig, Outcome, Transition};
+use crate::breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Transition};
 use crate::gate::Gate;
 
 /// Messages a breaker understands.
@@ -28,6 +28,8 @@ pub enum BreakerMsg {
     Probe { epoch: u64, now_ms: u64 },
     /// Answered once every message sent before it is applied and published.
     Sync(RpcReplyPort<()>),
+    /// Another node's breaker of this deployment reached this state (gossip).
+    Adopt(BreakerState),
 }
 
 /// What a breaker actor is started with.
@@ -94,6 +96,13 @@ impl Actor for BreakerActor {
                     let _ = st.breaker.allow(now_ms);
                 }
             }
+            BreakerMsg::Adopt(remote) => {
+                let now = st.clock.now_ms();
+                if let Some(t) = st.breaker.adopt(remote, now) {
+                    st.gate.transitions.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(deployment = %st.name, to = t.to.name(), "breaker state adopted from a peer");
+                }
+            }
             BreakerMsg::Sync(reply) => {
                 // The caller may have stopped waiting.
                 let _ = reply.send(());
@@ -108,6 +117,8 @@ impl Actor for BreakerActor {
 impl BreakerActorState {
     fn note(&self, t: Transition) {
         self.gate.transitions.fetch_add(1, Ordering::Relaxed);
+        // Local transitions are gossiped; adopted ones are not sent back.
+        *self.gate.local_change.lock() = Some(t);
         tracing::info!(
             deployment = %self.name,
             from = t.from.name(),

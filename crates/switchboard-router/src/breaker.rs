@@ -257,6 +257,54 @@ impl Breaker {
         })
     }
 
+    /// Takes on a state another node's breaker of the same deployment reached (heard by
+    /// gossip): an opening elsewhere opens this one until the same time (never shorter
+    /// than it already is), a close elsewhere (its probe succeeded) closes this one. A
+    /// half-open state is not adopted: each node reaches it by its own clock. Returns the
+    /// transition, if any.
+    pub fn adopt(&mut self, remote: BreakerState, now_ms: u64) -> Option<Transition> {
+        let before = self.state;
+        match (remote, self.state) {
+            (
+                BreakerState::Open { until_ms, trips },
+                BreakerState::Open {
+                    until_ms: mine,
+                    trips: my_trips,
+                },
+            ) => {
+                if until_ms <= mine {
+                    return None;
+                }
+                self.go(
+                    BreakerState::Open {
+                        until_ms,
+                        trips: trips.max(my_trips),
+                    },
+                    now_ms,
+                );
+                self.epoch += 1;
+            }
+            (BreakerState::Open { until_ms, trips }, _) if until_ms > now_ms => {
+                self.go(BreakerState::Open { until_ms, trips }, now_ms);
+                self.window.clear();
+                self.consecutive = 0;
+                self.epoch += 1;
+            }
+            (BreakerState::Closed, BreakerState::Open { .. } | BreakerState::HalfOpen { .. }) => {
+                self.go(BreakerState::Closed, now_ms);
+                self.window.clear();
+                self.consecutive = 0;
+                self.epoch += 1;
+            }
+            _ => return None,
+        }
+        Some(Transition {
+            from: before,
+            to: self.state,
+            at_ms: now_ms,
+        })
+    }
+
     fn rules_trip(&self) -> bool {
         let cfg = &self.cfg;
         let by_run = cfg.consecutive_failures > 0 && self.consecutive >= cfg.consecutive_failures;
@@ -300,4 +348,93 @@ impl Breaker {
 pub(crate) fn add_ms(now_ms: u64, d: Duration) -> u64 {
     let ms = d.as_nanos().div_ceil(1_000_000);
     now_ms.saturating_add(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod adopt_tests {
+    use super::*;
+
+    #[test]
+    fn an_opening_elsewhere_opens_this_breaker_until_the_same_time() {
+        let mut b = Breaker::new(BreakerConfig::default());
+        let t = b
+            .adopt(
+                BreakerState::Open {
+                    until_ms: 5_000,
+                    trips: 1,
+                },
+                1_000,
+            )
+            .unwrap();
+        assert_eq!(
+            t.to,
+            BreakerState::Open {
+                until_ms: 5_000,
+                trips: 1
+            }
+        );
+        assert_eq!(b.allow(4_999), Admit::No { until_ms: 5_000 });
+        assert!(
+            b.adopt(
+                BreakerState::Open {
+                    until_ms: 4_000,
+                    trips: 1
+                },
+                1_500
+            )
+            .is_none(),
+            "never shortened"
+        );
+        assert!(
+            b.adopt(
+                BreakerState::Open {
+                    until_ms: 6_000,
+                    trips: 1
+                },
+                1_500
+            )
+            .is_some(),
+            "extended"
+        );
+    }
+
+    #[test]
+    fn a_close_elsewhere_closes_this_breaker_and_half_open_is_not_adopted() {
+        let mut b = Breaker::new(BreakerConfig::default());
+        b.adopt(
+            BreakerState::Open {
+                until_ms: 5_000,
+                trips: 2,
+            },
+            1_000,
+        );
+        assert!(
+            b.adopt(
+                BreakerState::HalfOpen {
+                    trips: 2,
+                    probe_in_flight: true
+                },
+                1_100
+            )
+            .is_none()
+        );
+        let t = b.adopt(BreakerState::Closed, 1_200).unwrap();
+        assert_eq!(t.to, BreakerState::Closed);
+        assert_eq!(b.allow(1_300), Admit::Yes);
+        assert!(
+            b.adopt(BreakerState::Closed, 1_400).is_none(),
+            "closed already"
+        );
+        assert!(
+            b.adopt(
+                BreakerState::Open {
+                    until_ms: 1_000,
+                    trips: 1
+                },
+                2_000
+            )
+            .is_none(),
+            "an opening already over"
+        );
+    }
 }

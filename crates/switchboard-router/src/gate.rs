@@ -28,6 +28,8 @@ pub struct Gate {
     probe_lease: Duration,
     /// Transitions the actor has made; for metrics.
     pub(crate) transitions: AtomicU64,
+    /// The latest transition this node's own outcomes caused, until gossip takes it.
+    pub(crate) local_change: Mutex<Option<crate::breaker::Transition>>,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,7 @@ impl Gate {
             }),
             probe_lease,
             transitions: AtomicU64::new(0),
+            local_change: Mutex::new(None),
         }
     }
 

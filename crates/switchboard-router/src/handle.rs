@@ -117,6 +117,17 @@ impl BreakerHandle {
         }
     }
 
+    /// Takes on a state a peer's breaker of this deployment reached (heard by gossip).
+    pub fn adopt(&self, remote: BreakerState) {
+        let _ = self.inner.actor.cast(BreakerMsg::Adopt(remote));
+    }
+
+    /// The latest transition this node's own outcomes caused since the last call, for
+    /// gossip (transitions adopted from peers are not reported back).
+    pub fn take_local_change(&self) -> Option<crate::breaker::Transition> {
+        self.inner.gate.local_change.lock().take()
+    }
+
     /// Stops the actor now; later outcomes are dropped and the state stays as it was.
     pub fn stop(&self) {
         self.inner.actor.stop(None);

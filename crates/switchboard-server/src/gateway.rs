@@ -33,6 +33,8 @@ pub struct Gateway {
     /// Answers served again without a provider call.
     pub cache: ResponseCache,
     pub semantic: SemanticIndex,
+    /// Membership and gossip, when the node runs in a cluster.
+    pub cluster: Option<switchboard_cluster::Cluster>,
     ids: RequestIds,
 }
 
@@ -65,7 +67,11 @@ impl Gateway {
         let health = Health::start(&catalog, &config, Arc::clone(&clock))
             .await
             .map_err(StartError::Data)?;
+        let cluster = crate::membership::start(&config)
+            .await
+            .map_err(StartError::Data)?;
         Ok(Self {
+            cluster,
             cache: ResponseCache::new(&config.cache),
             semantic: SemanticIndex::default(),
             catalog,

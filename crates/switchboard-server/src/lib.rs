@@ -23,6 +23,7 @@ pub mod error;
 pub mod gateway;
 pub mod identity;
 pub mod listener;
+pub mod membership;
 pub mod metrics;
 pub mod pipeline;
 pub mod restore;

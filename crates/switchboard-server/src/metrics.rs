@@ -134,6 +134,18 @@ pub fn ledger(leases: &[(switchboard_ledger::QuotaId, switchboard_ledger::NodeLe
     }
 }
 
+/// Membership: live members (this node included) and the gossip packet counters.
+pub fn cluster(members: usize, c: &switchboard_cluster::CounterSnapshot) {
+    gauge!("switchboard_cluster_members").set(members as f64);
+    counter!("switchboard_cluster_packets_total", "kind" => "sent").absolute(c.packets_sent);
+    counter!("switchboard_cluster_packets_total", "kind" => "received")
+        .absolute(c.packets_received);
+    counter!("switchboard_cluster_packets_dropped_total", "reason" => "bad_signature")
+        .absolute(c.dropped_bad_signature);
+    counter!("switchboard_cluster_packets_dropped_total", "reason" => "malformed")
+        .absolute(c.dropped_malformed);
+}
+
 /// Gauges read from the node's parts at scrape time.
 pub fn scrape_gauges(audit_backlog: usize, cache_entries: u64) {
     gauge!(AUDIT_BACKLOG).set(audit_backlog as f64);

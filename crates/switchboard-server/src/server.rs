@@ -59,6 +59,7 @@ impl RunningServer {
         let config = Arc::new(config);
         crate::metrics::handle();
         let gateway = Arc::new(Gateway::start(Arc::clone(&config), clock).await?);
+        crate::membership::spawn(Arc::clone(&gateway));
         let restored = restore::restore_spend(&gateway)
             .await
             .map_err(StartError::Data)?;
@@ -116,6 +117,11 @@ impl RunningServer {
     /// `/readyz` answer 503 rather than a refused connection.
     pub async fn shutdown(self) {
         self.ready.set(false);
+        // Leave the cluster first: peers stop counting on this node (and move its
+        // quotas) while its in-flight calls finish.
+        if let Some(cluster) = &self.gateway.cluster {
+            cluster.depart().await;
+        }
         let _ = self.shutdown.send(true);
         let _ = self.client.await;
         let _ = self.admin_shutdown.send(true);

@@ -194,6 +194,7 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
         return internal(format!("could not persist the new key: {e}"));
     }
     gw.keys.put(identity.clone());
+    crate::membership::publish_key(gw, &identity);
     let mut view = serde_json::to_value(KeyView::of(&identity)).unwrap_or_default();
     view["key"] = serde_json::Value::String(secret);
     json(StatusCode::CREATED, &view)
@@ -227,6 +228,7 @@ async fn change(
         return internal(format!("could not persist the change: {e}"));
     }
     gw.keys.put(updated.clone());
+    crate::membership::publish_key(gw, &updated);
     drop(st);
     super::tenants::apply_limits(gw, &updated.quotas, || {
         switchboard_ledger::Scope::Key(updated.id.clone())

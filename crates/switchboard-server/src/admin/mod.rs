@@ -83,7 +83,12 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/healthz" => reply(StatusCode::OK, r#"{"status":"ok"}"#),
-        "/readyz" if ready.get() => reply(StatusCode::OK, r#"{"status":"ready"}"#),
+        "/readyz" if ready.get() && crate::membership::has_majority(&gw) => {
+            reply(StatusCode::OK, r#"{"status":"ready"}"#)
+        }
+        "/readyz" if ready.get() => {
+            reply(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"joining"}"#)
+        }
         "/readyz" => reply(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#),
         _ if gw.config.admin.key.is_none() => reply(
             StatusCode::FORBIDDEN,
@@ -123,6 +128,9 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 routing_report::publish_breaker_gauges(gw);
                 crate::metrics::scrape_gauges(gw.audit.backlog(), gw.cache.len());
                 crate::metrics::ledger(&gw.ledger.leases());
+                if let Some(c) = &gw.cluster {
+                    crate::metrics::cluster(c.members().len(), &c.counters());
+                }
                 let mut r = Response::new(Full::new(Bytes::from(h.render())));
                 r.headers_mut().insert(
                     CONTENT_TYPE,

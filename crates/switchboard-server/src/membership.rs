@@ -1,0 +1,214 @@
+//! This node's place in the cluster: membership (foca, via `switchboard-cluster`), and
+//! the facts every node keeps in step by gossip.
+//!
+//! - Breakers: a transition this node's own traffic caused is published as a versioned
+//!   fact (version = the transition's time); peers adopt it, so a provider failing on one
+//!   node is skipped by all within about a second, and a recovery seen by one closes the
+//!   breaker everywhere.
+//! - Keys, tenants and teams: every admin change is published with its record; peers
+//!   apply it and persist it in their own admin state, so a key created or revoked on any
+//!   node works or is refused on every node within about a second.
+//!
+//! Facts are re-announced whenever a member comes up and periodically (foca keeps no
+//! history), which is also how a joining node catches up: the full state sync.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_cluster::{Cluster, ClusterConfig, ClusterEvent, Fact};
+use switchboard_config::Config;
+use switchboard_router::BreakerState;
+use tokio::task::JoinHandle;
+
+use crate::gateway::Gateway;
+use crate::identity::directory::{TeamPolicy, TenantPolicy};
+use crate::identity::{Identity, Origin, state};
+
+/// How often this node's breakers are checked for transitions to gossip.
+const BREAKER_POLL: Duration = Duration::from_millis(100);
+
+/// Starts membership when the config has a `[cluster]`.
+pub async fn start(config: &Config) -> Result<Option<Cluster>, String> {
+    let Some(c) = &config.cluster else {
+        return Ok(None);
+    };
+    let mut cfg = ClusterConfig::new(
+        config.server.node_name.clone(),
+        c.gossip,
+        c.secret.expose().as_bytes().to_vec(),
+    );
+    cfg.rpc_addr = c.rpc;
+    cfg.admin_addr = config.admin.listen;
+    cfg.seeds = c.seeds.clone();
+    switchboard_cluster::start(cfg)
+        .await
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Whether this node sees a majority of the cluster's configured size (itself included):
+/// the condition for owning quotas, and for `/readyz` in a cluster.
+pub fn has_majority(gw: &Gateway) -> bool {
+    match (&gw.cluster, &gw.config.cluster) {
+        (Some(cluster), Some(c)) => cluster.members().len() > c.size / 2,
+        _ => true,
+    }
+}
+
+/// Publishes a fact; a failure (the membership task gone) is logged, not fatal.
+pub fn publish(gw: &Gateway, fact: Fact) {
+    if let Some(cluster) = &gw.cluster
+        && let Err(e) = cluster.publish(fact)
+    {
+        tracing::warn!(error = %e, "fact not published");
+    }
+}
+
+/// Gossips an admin change to a key.
+pub fn publish_key(gw: &Gateway, identity: &Identity) {
+    let record = serde_json::to_value(identity).unwrap_or(Value::Null);
+    publish(
+        gw,
+        Fact::Key {
+            key_id: format!("key:{}", identity.id),
+            version: gw.now_ms(),
+            record,
+        },
+    );
+}
+
+pub fn publish_tenant(gw: &Gateway, name: &str, policy: &TenantPolicy) {
+    let record = serde_json::to_value(policy).unwrap_or(Value::Null);
+    publish(
+        gw,
+        Fact::Key {
+            key_id: format!("tenant:{name}"),
+            version: gw.now_ms(),
+            record,
+        },
+    );
+}
+
+pub fn publish_team(gw: &Gateway, tenant: &str, team: &str, policy: &TeamPolicy) {
+    let record = serde_json::to_value(policy).unwrap_or(Value::Null);
+    publish(
+        gw,
+        Fact::Key {
+            key_id: format!("team:{tenant}/{team}"),
+            version: gw.now_ms(),
+            record,
+        },
+    );
+}
+
+/// Runs the node's side of gossip until the gateway goes away.
+pub fn spawn(gw: Arc<Gateway>) -> Option<JoinHandle<()>> {
+    let cluster = gw.cluster.as_ref()?;
+    let mut events = cluster.subscribe();
+    let weak = Arc::downgrade(&gw);
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(BREAKER_POLL);
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(ev) => match weak.upgrade() {
+                        Some(gw) => on_event(&gw, ev).await,
+                        None => return,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "cluster events missed; re-announcements will catch up");
+                    }
+                    Err(_) => return,
+                },
+                _ = tick.tick() => match weak.upgrade() {
+                    Some(gw) => publish_breaker_changes(&gw),
+                    None => return,
+                },
+            }
+        }
+    }))
+}
+
+fn publish_breaker_changes(gw: &Gateway) {
+    for (id, _, _) in gw.health.breakers() {
+        let Some(h) = gw.health.get(&id) else {
+            continue;
+        };
+        if let Some(t) = h.breaker.take_local_change()
+            && !matches!(t.to, BreakerState::HalfOpen { .. })
+        {
+            let state = serde_json::to_value(t.to).unwrap_or(Value::Null);
+            let fact = Fact::Breaker {
+                deployment: id.clone(),
+                state,
+                origin: gw.config.server.node_name.clone(),
+                version: t.at_ms,
+            };
+            publish(gw, fact);
+        }
+    }
+}
+
+async fn on_event(gw: &Arc<Gateway>, ev: ClusterEvent) {
+    match ev {
+        ClusterEvent::MemberUp(n) => tracing::info!(member = %n.name, "cluster member up"),
+        ClusterEvent::MemberDown(n) => tracing::warn!(member = %n.name, "cluster member down"),
+        ClusterEvent::Learned(Fact::Breaker {
+            deployment,
+            state,
+            origin,
+            ..
+        }) => {
+            if let (Some(h), Ok(state)) = (
+                gw.health.get(&deployment),
+                serde_json::from_value::<BreakerState>(state),
+            ) {
+                tracing::debug!(%deployment, %origin, "breaker state heard from a peer");
+                h.breaker.adopt(state);
+            }
+        }
+        ClusterEvent::Learned(Fact::Key { key_id, record, .. }) => {
+            if let Err(e) = apply_admin_fact(gw, &key_id, record).await {
+                tracing::warn!(%key_id, error = %e, "admin change from a peer not applied");
+            }
+        }
+    }
+}
+
+/// Applies an admin change heard from a peer, and persists it like a local one.
+async fn apply_admin_fact(gw: &Gateway, subject: &str, record: Value) -> Result<(), String> {
+    let mut st = gw.admin_state.lock().await;
+    if let Some(id) = subject.strip_prefix("key:") {
+        let identity: Identity = serde_json::from_value(record).map_err(|e| e.to_string())?;
+        if identity.id != id {
+            return Err("key id does not match its record".into());
+        }
+        match identity.origin {
+            Origin::Admin => st.keys.insert(id.to_owned(), identity.clone()),
+            Origin::Config => st
+                .config_key_overrides
+                .insert(id.to_owned(), identity.clone()),
+        };
+        gw.keys.put(identity);
+    } else if let Some(name) = subject.strip_prefix("tenant:") {
+        let policy: TenantPolicy = serde_json::from_value(record).map_err(|e| e.to_string())?;
+        st.tenants.insert(name.to_owned(), policy.clone());
+        gw.directory.put_tenant(name, policy);
+    } else if let Some((tenant, team)) = subject
+        .strip_prefix("team:")
+        .and_then(|s| s.split_once('/'))
+    {
+        let policy: TeamPolicy = serde_json::from_value(record).map_err(|e| e.to_string())?;
+        st.teams
+            .entry(tenant.to_owned())
+            .or_default()
+            .insert(team.to_owned(), policy.clone());
+        gw.directory.put_team(tenant, team, policy);
+    } else {
+        return Err(format!("unknown subject {subject}"));
+    }
+    st.version += 1;
+    st.save(&state::state_path(&gw.config.server.data_dir))
+        .map_err(|e| e.to_string())
+}

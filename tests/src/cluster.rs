@@ -1,0 +1,132 @@
+//! [`ClusterHarness`]: several gateway nodes in one process, clustered over loopback
+//! (foca gossip on UDP port 0), in front of one shared mock provider.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mock_provider::{MockConfig, MockServer};
+use serde_json::Value;
+use switchboard_config::{ClusterSettings, Config, Secret};
+use switchboard_server::RunningServer;
+
+use crate::client::{self, Answer, HttpClient};
+use crate::config::BASE;
+use crate::harness::ADMIN_KEY;
+
+/// The secret every test cluster shares.
+pub const SECRET: &str = "test-cluster-secret-0123456789abcdef";
+
+/// One node of a test cluster.
+pub struct Node {
+    pub server: RunningServer,
+    pub base: String,
+    pub data: tempfile::TempDir,
+}
+
+/// A cluster of gateway nodes and their shared mock.
+pub struct ClusterHarness {
+    pub mock: MockServer,
+    pub nodes: Vec<Node>,
+    pub client: HttpClient,
+}
+
+impl ClusterHarness {
+    /// Starts `n` nodes: the first alone, the others seeded with its gossip address.
+    pub async fn start(n: usize, extra_toml: &str) -> ClusterHarness {
+        let mock = MockServer::start(MockConfig::default())
+            .await
+            .expect("mock starts");
+        let text = format!("{BASE}\n{extra_toml}").replace("{MOCK}", &mock.url());
+        let mut nodes: Vec<Node> = Vec::new();
+        for i in 0..n {
+            let mut config = Config::from_toml(Path::new("cluster.toml"), &text, &|_| None)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let data = tempfile::tempdir().expect("temp dir");
+            config.server.data_dir = data.path().to_owned();
+            config.server.node_name = format!("node-{}", i + 1);
+            let seeds = nodes
+                .first()
+                .and_then(|n| n.server.gateway.cluster.as_ref())
+                .map(|c| vec![c.me().gossip])
+                .unwrap_or_default();
+            config.cluster = Some(ClusterSettings {
+                gossip: "127.0.0.1:0".parse().expect("addr"),
+                rpc: "127.0.0.1:0".parse().expect("addr"),
+                seeds,
+                secret: Secret::new(SECRET),
+                size: n,
+            });
+            let server = RunningServer::start(config).await.expect("node starts");
+            nodes.push(Node {
+                base: format!("http://{}", server.addr),
+                server,
+                data,
+            });
+        }
+        let h = ClusterHarness {
+            mock,
+            nodes,
+            client: client::http1(),
+        };
+        h.wait_for(Duration::from_secs(10), |h| {
+            h.nodes.iter().all(|n| n.members() == h.nodes.len())
+        })
+        .await;
+        h
+    }
+
+    /// Polls `done` (every 20 ms) until it holds, failing after `limit`.
+    pub async fn wait_for(&self, limit: Duration, done: impl Fn(&ClusterHarness) -> bool) {
+        let started = std::time::Instant::now();
+        while !done(self) {
+            assert!(
+                started.elapsed() < limit,
+                "condition not reached within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn post(&self, node: usize, path: &str, key: &str, body: Value) -> Answer {
+        let headers = [
+            ("authorization", format!("Bearer {key}")),
+            ("content-type", "application/json".to_owned()),
+        ];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = format!("{}{path}", self.nodes[node].base);
+        client::send(
+            &self.client,
+            client::request("POST", &url, &headers, Bytes::from(body.to_string())),
+        )
+        .await
+    }
+
+    pub async fn admin(
+        &self,
+        node: usize,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let auth = format!("Bearer {ADMIN_KEY}");
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let url = format!("http://{}{path}", self.nodes[node].server.admin_addr);
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        client::send(&self.client, client::request(method, &url, &headers, body)).await
+    }
+}
+
+impl Node {
+    /// Live members this node sees, itself included.
+    pub fn members(&self) -> usize {
+        self.server
+            .gateway
+            .cluster
+            .as_ref()
+            .map_or(1, |c| c.members().len())
+    }
+}

@@ -1,0 +1,143 @@
+//! Three nodes in one process over loopback: membership, breaker and key gossip.
+
+use std::time::{Duration, Instant};
+
+use mock_provider::FaultRule;
+use serde_json::{Value, json};
+use switchboard_router::BreakerState;
+use switchboard_tests::KEY_A;
+use switchboard_tests::cluster::ClusterHarness;
+
+fn ask(model: &str) -> Value {
+    json!({"model": model, "max_tokens": 4, "messages": [{"role": "user", "content": "hello cluster"}]})
+}
+
+const FLAKY: &str = r#"
+[models.flaky]
+deployments = [{ provider = "mock-openai", model = "flaky-model" }]
+retry = { max_attempts = 1 }
+breaker = { consecutive_failures = 3, cooldown = "30s" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_join_and_report_ready() {
+    let c = ClusterHarness::start(3, "").await;
+    for i in 0..3 {
+        assert_eq!(c.nodes[i].members(), 3);
+        let ready = c.admin(i, "GET", "/readyz", None).await;
+        assert_eq!(ready.status, 200, "node {i}: {}", ready.text());
+        assert_eq!(
+            c.post(i, "/v1/chat/completions", KEY_A, ask("gpt"))
+                .await
+                .status,
+            200
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opened_by_one_node_stops_the_traffic_of_all() {
+    let c = ClusterHarness::start(3, FLAKY).await;
+    c.mock
+        .add_fault(FaultRule::new("status=500").model("flaky-model"));
+    for _ in 0..3 {
+        assert_eq!(
+            c.post(0, "/v1/chat/completions", KEY_A, ask("flaky"))
+                .await
+                .status,
+            502
+        );
+    }
+    let opened = Instant::now();
+    let breaker = |node: usize| {
+        c.nodes[node]
+            .server
+            .gateway
+            .health
+            .get("mock-openai/flaky-model")
+            .unwrap()
+            .breaker
+            .state()
+    };
+    c.wait_for(Duration::from_secs(3), |_| {
+        (1..3).all(|n| matches!(breaker(n), BreakerState::Open { .. }))
+    })
+    .await;
+    let propagation = opened.elapsed();
+    let calls = c.mock.calls_for_model("flaky-model");
+    for node in 1..3 {
+        let r = c
+            .post(node, "/v1/chat/completions", KEY_A, ask("flaky"))
+            .await;
+        assert_eq!(r.status, 503, "node {node}: {}", r.text());
+    }
+    assert_eq!(
+        c.mock.calls_for_model("flaky-model"),
+        calls,
+        "no node sent traffic to the open deployment"
+    );
+    eprintln!("breaker propagation: {propagation:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_created_on_one_node_works_everywhere_and_a_revocation_reaches_all() {
+    let c = ClusterHarness::start(3, "").await;
+    let created = c
+        .admin(
+            0,
+            "POST",
+            "/admin/keys",
+            Some(json!({"name": "roaming", "tenant": "acme"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let secret = created.json()["key"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    for node in 1..3 {
+        loop {
+            if c.post(node, "/v1/chat/completions", &secret, ask("gpt"))
+                .await
+                .status
+                == 200
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "node {node} never learned the key"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let learned = started.elapsed();
+    assert_eq!(
+        c.admin(2, "DELETE", "/admin/keys/roaming", None)
+            .await
+            .status,
+        200
+    );
+    let revoked = Instant::now();
+    for node in 0..2 {
+        loop {
+            if c.post(node, "/v1/chat/completions", &secret, ask("gpt"))
+                .await
+                .status
+                == 401
+            {
+                break;
+            }
+            assert!(
+                revoked.elapsed() < Duration::from_secs(3),
+                "node {node} still accepts the revoked key"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "key propagation: {learned:?}, revocation: {:?}",
+        revoked.elapsed()
+    );
+    // Persisted where it was learned, too.
+    let state = std::fs::read_to_string(c.nodes[1].data.path().join("admin-state.json")).unwrap();
+    assert!(state.contains("\"roaming\""));
+}
