@@ -9,6 +9,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::owner::{Grant, OwnerStatus, QuotaLedger, Settled, Settlement};
 use crate::quota::NodeId;
+use crate::snapshot::LedgerSnapshot;
 
 /// Messages the owner of a quota understands.
 #[derive(Debug)]
@@ -42,6 +43,10 @@ pub enum LedgerMsg {
     },
     /// Spend of `period` rebuilt from the audit journal at start-up.
     Restore { period: u64, spent: i64 },
+    /// The whole state, for replication and hand-over.
+    Snapshot(RpcReplyPort<LedgerSnapshot>),
+    /// Replaces the state with a newer snapshot (older ones are ignored).
+    Install(LedgerSnapshot),
 }
 
 /// Owns one quota's [`QuotaLedger`]; started with the quota's limit.
@@ -92,6 +97,14 @@ impl Actor for LedgerActor {
                 let _ = reply.send(ledger.status(period));
             }
             LedgerMsg::Restore { period, spent } => ledger.restore(period, spent),
+            LedgerMsg::Snapshot(reply) => {
+                let _ = reply.send(ledger.snapshot());
+            }
+            LedgerMsg::Install(snapshot) => {
+                if snapshot.version > ledger.version() {
+                    *ledger = QuotaLedger::from_snapshot(&snapshot);
+                }
+            }
         }
         Ok(())
     }

@@ -6,9 +6,10 @@
 //! and need no timer. A flush marker in the queue is answered once everything queued
 //! before it has been applied by its owner.
 //!
-//! A batch the owner did not take is logged and lost to the owner's book (its lease
-//! still counts it, so the limit is safe; `spent` is short). The cluster work adds the
-//! node's settlement journal, from which such batches are resent.
+//! A batch the owner did not take (unreachable, or ownership moving) is kept and sent
+//! again with backoff until an owner takes it: owners ignore settlement ids they have
+//! already applied, so a resend never counts twice, and until it lands the node's lease
+//! still counts the spend, so the limit is safe meanwhile.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,7 +36,11 @@ pub(crate) enum Outgoing {
     Flush(oneshot::Sender<Result<(), LedgerError>>),
 }
 
-/// Drains `queue` until every sender is gone.
+/// First and longest wait before settlements an owner did not take are sent again.
+const RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(50);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Drains `queue` until every sender is gone (and nothing is left to resend).
 pub(crate) async fn run<O: Owners>(
     node: NodeId,
     owners: Arc<O>,
@@ -43,24 +48,48 @@ pub(crate) async fn run<O: Owners>(
 ) {
     let mut taken = Vec::with_capacity(MAX_BATCH);
     let mut failure: Option<LedgerError> = None;
-    while queue.recv_many(&mut taken, MAX_BATCH).await > 0 {
-        let mut batches: HashMap<QuotaId, Vec<Settlement>> = HashMap::new();
+    let mut pending: HashMap<QuotaId, Vec<Settlement>> = HashMap::new();
+    let mut backoff = RETRY_MIN;
+    loop {
+        let received = if pending.is_empty() {
+            queue.recv_many(&mut taken, MAX_BATCH).await
+        } else {
+            // Something awaits a resend: take whatever arrives meanwhile, then retry.
+            // A timeout counts as "something to do" so the retry runs.
+            tokio::time::timeout(backoff, queue.recv_many(&mut taken, MAX_BATCH))
+                .await
+                .unwrap_or(1)
+        };
+        if received == 0 {
+            if pending.is_empty() {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+        }
         let mut waiters = Vec::new();
         for item in taken.drain(..) {
             match item {
                 Outgoing::Settle { quota, settlement } => {
-                    batches.entry(quota).or_default().push(settlement);
+                    pending.entry(quota).or_default().push(settlement)
                 }
                 Outgoing::Flush(waiter) => waiters.push(waiter),
             }
         }
-        for (quota, batch) in batches {
+        let mut failed = false;
+        for (quota, batch) in std::mem::take(&mut pending) {
             let count = batch.len();
-            if let Err(e) = owners.settle(&quota, &node, batch).await {
-                tracing::warn!(quota = %quota, count, error = %e, "settlements not applied");
+            if let Err(e) = owners.settle(&quota, &node, batch.clone()).await {
+                tracing::warn!(quota = %quota, count, error = %e, "settlements not applied; will resend");
                 failure.get_or_insert(e);
+                pending.insert(quota, batch);
+                failed = true;
             }
         }
+        backoff = if failed {
+            (backoff * 2).min(RETRY_MAX)
+        } else {
+            RETRY_MIN
+        };
         if !waiters.is_empty() {
             let outcome = failure.take().map_or(Ok(()), Err);
             for waiter in waiters {

@@ -50,6 +50,7 @@ pub mod recent;
 pub mod refusal;
 pub mod reservation;
 pub mod sizing;
+pub mod snapshot;
 pub mod window;
 
 pub use actor::{LedgerActor, LedgerMsg};
@@ -62,4 +63,5 @@ pub use owners::{GrantRequest, LocalOwners, Owners};
 pub use quota::{Metric, NodeId, Quota, QuotaId, Scope};
 pub use refusal::{Refusal, RefusalCause};
 pub use reservation::{Actual, Held, Reservation, Want};
+pub use snapshot::{BookSnapshot, LedgerSnapshot};
 pub use window::Window;

@@ -118,6 +118,8 @@ pub struct QuotaLedger {
     current: Book,
     previous: Option<Book>,
     leases: BTreeMap<NodeId, i64>,
+    /// Changes so far: the version of the next snapshot.
+    version: u64,
 }
 
 impl QuotaLedger {
@@ -128,12 +130,59 @@ impl QuotaLedger {
             current: Book::new(0),
             previous: None,
             leases: BTreeMap::new(),
+            version: 0,
+        }
+    }
+
+    /// Counts a change (every mutation calls it), so snapshots are ordered.
+    fn changed(&mut self) {
+        self.version += 1;
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub(crate) fn to_snapshot(&self) -> crate::snapshot::LedgerSnapshot {
+        let book = |b: &Book| crate::snapshot::BookSnapshot {
+            period: b.period,
+            spent: b.spent,
+            recent_ids: b.applied.latest(crate::snapshot::SNAPSHOT_IDS),
+        };
+        crate::snapshot::LedgerSnapshot {
+            version: self.version,
+            limit: self.limit,
+            current: book(&self.current),
+            previous: self.previous.as_ref().map(book),
+            leases: self.leases.clone(),
+        }
+    }
+
+    pub(crate) fn restore_snapshot(s: &crate::snapshot::LedgerSnapshot) -> QuotaLedger {
+        let book = |b: &crate::snapshot::BookSnapshot| {
+            let mut applied = RecentIds::default();
+            for id in &b.recent_ids {
+                applied.insert(id);
+            }
+            Book {
+                period: b.period,
+                spent: b.spent,
+                applied,
+            }
+        };
+        QuotaLedger {
+            limit: s.limit,
+            current: book(&s.current),
+            previous: s.previous.as_ref().map(book),
+            leases: s.leases.clone(),
+            version: s.version,
         }
     }
 
     /// Grants `node` up to `want`, never less than `min` (an amount below `min` could not
     /// serve the reservation that asked, so it is refused instead: amount 0).
     pub fn grant(&mut self, now_period: u64, node: &str, want: i64, min: i64) -> Grant {
+        self.changed();
         self.roll(now_period);
         let debt = self.lease_of(node).min(0).saturating_neg();
         let room = self.headroom().saturating_add(debt);
@@ -160,6 +209,7 @@ impl QuotaLedger {
     /// Applies one settlement from `node`: in the current period its cost moves from the
     /// node's lease to `spent`; in the previous period it is recorded there only.
     pub fn settle(&mut self, node: &str, s: &Settlement) -> Settled {
+        self.changed();
         self.roll(s.period);
         if s.period == self.current.period {
             if !self.current.charge(s) {
@@ -183,6 +233,7 @@ impl QuotaLedger {
     /// `node` returns `amount` of its unreserved lease of `period`. A lease of an ended
     /// period is void already, so its return changes nothing.
     pub fn give_back(&mut self, node: &str, period: u64, amount: i64) {
+        self.changed();
         if period == self.current.period && amount > 0 {
             self.add_to_lease(node, amount.saturating_neg());
         }
@@ -191,11 +242,13 @@ impl QuotaLedger {
     /// An admin change. Outstanding leases are not revoked: a lower limit refuses further
     /// grants until spend and leases fit under it again.
     pub fn set_limit(&mut self, limit: i64) {
+        self.changed();
         self.limit = limit.max(0);
     }
 
     /// Sets the spend of `period` as rebuilt from the audit journal at start-up.
     pub fn restore(&mut self, period: u64, spent: i64) {
+        self.changed();
         self.roll(period);
         if period == self.current.period {
             self.current.spent = spent.max(0);

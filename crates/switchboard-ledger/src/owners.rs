@@ -21,7 +21,7 @@ use crate::owner::{Grant, OwnerStatus, Settled, Settlement};
 use crate::quota::{Quota, QuotaId};
 
 /// A node's request for lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GrantRequest {
     /// The period of the node's clock.
     pub period: u64,
@@ -106,6 +106,57 @@ impl LocalOwners {
         })
         .await
         .cloned()
+    }
+
+    /// Whether this node runs the owner of `quota`.
+    pub fn holds(&self, quota: &QuotaId) -> bool {
+        self.actors
+            .lock()
+            .get(quota)
+            .is_some_and(|slot| slot.get().is_some())
+    }
+
+    /// The state of `quota`'s owner on this node, if it runs one.
+    pub async fn snapshot(&self, quota: &QuotaId) -> Option<crate::snapshot::LedgerSnapshot> {
+        let actor = self.existing(quota).ok()?;
+        ask(&actor, quota, LedgerMsg::Snapshot).await.ok()
+    }
+
+    /// Installs `snapshot` as `quota`'s owner state on this node (creating the owner),
+    /// unless the owner already holds a newer one. Resolves once installed.
+    pub async fn install(
+        &self,
+        quota: &Quota,
+        snapshot: crate::snapshot::LedgerSnapshot,
+    ) -> Result<(), LedgerError> {
+        let actor = self.owner(&quota.id, snapshot.limit).await?;
+        tell(&actor, &quota.id, LedgerMsg::Install(snapshot))?;
+        // A round trip, so the install is applied before the caller goes on.
+        ask(&actor, &quota.id, LedgerMsg::Snapshot)
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops and forgets `quota`'s owner on this node (its ownership moved away).
+    pub fn forget(&self, quota: &QuotaId) {
+        if let Some(actor) = self
+            .actors
+            .lock()
+            .remove(quota)
+            .and_then(|slot| slot.get().cloned())
+        {
+            actor.stop(None);
+        }
+    }
+
+    /// Every quota whose owner runs on this node.
+    pub fn quotas(&self) -> Vec<QuotaId> {
+        self.actors
+            .lock()
+            .iter()
+            .filter(|(_, slot)| slot.get().is_some())
+            .map(|(q, _)| q.clone())
+            .collect()
     }
 
     fn existing(&self, quota: &QuotaId) -> Result<ActorRef<LedgerMsg>, LedgerError> {

@@ -19,6 +19,16 @@ pub struct RecentIds {
 }
 
 impl RecentIds {
+    /// The latest `n` ids, oldest first.
+    pub fn latest(&self, n: usize) -> Vec<String> {
+        let skip = self.order.len().saturating_sub(n);
+        self.order
+            .iter()
+            .skip(skip)
+            .map(|id| id.to_string())
+            .collect()
+    }
+
     /// Ids remembered per period: about a minute of 1,000 settlements per second.
     pub const CAPACITY: usize = 65_536;
 

@@ -16,6 +16,7 @@ use crate::cache::semantic::SemanticIndex;
 use crate::identity::{AdminState, Directory, KeyStore, state};
 use crate::routing::Health;
 use crate::server::StartError;
+use crate::shard::NodeOwners;
 
 /// One node's gateway, shared by every connection.
 pub struct Gateway {
@@ -25,7 +26,11 @@ pub struct Gateway {
     pub directory: Directory,
     /// The admin API's changes; held while one is applied and persisted.
     pub admin_state: tokio::sync::Mutex<AdminState>,
-    pub ledger: Ledger,
+    pub ledger: Ledger<NodeOwners>,
+    /// Where each quota's owner is (local, or a peer reached over RPC).
+    pub owners: NodeOwners,
+    /// The cluster RPC listener, bound at start and served by the running server.
+    pub rpc_listener: parking_lot::Mutex<Option<tokio::net::TcpListener>>,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
     /// Breakers, in-flight counts and latency of every deployment.
@@ -34,7 +39,7 @@ pub struct Gateway {
     pub cache: ResponseCache,
     pub semantic: SemanticIndex,
     /// Membership and gossip, when the node runs in a cluster.
-    pub cluster: Option<switchboard_cluster::Cluster>,
+    pub cluster: Option<Arc<switchboard_cluster::Cluster>>,
     ids: RequestIds,
 }
 
@@ -62,16 +67,44 @@ impl Gateway {
         let audit = switchboard_audit::start(audit_config)
             .await
             .map_err(|e| StartError::Data(e.to_string()))?;
-        let ledger = Ledger::new(config.server.node_name.clone(), Arc::clone(&clock));
+        // The RPC listener is bound before membership starts, so peers learn its real
+        // address (the config may ask for port 0).
+        let rpc_listener = match &config.cluster {
+            Some(c) => Some(
+                tokio::net::TcpListener::bind(c.rpc)
+                    .await
+                    .map_err(|e| StartError::Data(format!("cluster RPC {}: {e}", c.rpc)))?,
+            ),
+            None => None,
+        };
+        let rpc_addr = rpc_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        let cluster = crate::membership::start(&config, rpc_addr)
+            .await
+            .map_err(StartError::Data)?
+            .map(Arc::new);
+        let node = config.server.node_name.clone();
+        let owners = match (&cluster, &config.cluster) {
+            (Some(cl), Some(c)) => NodeOwners::clustered(
+                &node,
+                Arc::clone(cl),
+                c.size,
+                c.secret.expose().as_bytes(),
+                &config.server.data_dir.join("ledger"),
+            ),
+            _ => NodeOwners::alone(&node),
+        };
+        let ledger = Ledger::with_owners(node, Arc::clone(&clock), owners.clone());
         let catalog = Catalog::from_config(&config)?;
         let health = Health::start(&catalog, &config, Arc::clone(&clock))
             .await
             .map_err(StartError::Data)?;
-        let cluster = crate::membership::start(&config)
-            .await
-            .map_err(StartError::Data)?;
         Ok(Self {
             cluster,
+            owners,
+            rpc_listener: parking_lot::Mutex::new(rpc_listener),
             cache: ResponseCache::new(&config.cache),
             semantic: SemanticIndex::default(),
             catalog,

@@ -30,6 +30,7 @@ pub mod restore;
 pub mod routing;
 pub mod server;
 pub mod service;
+pub mod shard;
 pub mod trace;
 
 pub use server::{RunningServer, StartError};

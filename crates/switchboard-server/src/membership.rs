@@ -28,8 +28,12 @@ use crate::identity::{Identity, Origin, state};
 /// How often this node's breakers are checked for transitions to gossip.
 const BREAKER_POLL: Duration = Duration::from_millis(100);
 
-/// Starts membership when the config has a `[cluster]`.
-pub async fn start(config: &Config) -> Result<Option<Cluster>, String> {
+/// Starts membership when the config has a `[cluster]`, advertising `rpc_addr` (the
+/// bound RPC listener's address) to peers.
+pub async fn start(
+    config: &Config,
+    rpc_addr: std::net::SocketAddr,
+) -> Result<Option<Cluster>, String> {
     let Some(c) = &config.cluster else {
         return Ok(None);
     };
@@ -38,7 +42,7 @@ pub async fn start(config: &Config) -> Result<Option<Cluster>, String> {
         c.gossip,
         c.secret.expose().as_bytes().to_vec(),
     );
-    cfg.rpc_addr = c.rpc;
+    cfg.rpc_addr = rpc_addr;
     cfg.admin_addr = config.admin.listen;
     cfg.seeds = c.seeds.clone();
     switchboard_cluster::start(cfg)
@@ -152,8 +156,14 @@ fn publish_breaker_changes(gw: &Gateway) {
 
 async fn on_event(gw: &Arc<Gateway>, ev: ClusterEvent) {
     match ev {
-        ClusterEvent::MemberUp(n) => tracing::info!(member = %n.name, "cluster member up"),
-        ClusterEvent::MemberDown(n) => tracing::warn!(member = %n.name, "cluster member down"),
+        ClusterEvent::MemberUp(n) => {
+            tracing::info!(member = %n.name, "cluster member up");
+            gw.owners.membership_changed();
+        }
+        ClusterEvent::MemberDown(n) => {
+            tracing::warn!(member = %n.name, "cluster member down");
+            gw.owners.membership_changed();
+        }
         ClusterEvent::Learned(Fact::Breaker {
             deployment,
             state,

@@ -89,6 +89,19 @@ impl RunningServer {
             })?;
         let (shutdown, rx) = watch::channel(false);
         let (admin_shutdown, admin_rx) = watch::channel(false);
+        // Peers may still call this node's owners while its own clients drain: the RPC
+        // listener stops with the admin listener, after the drain.
+        let rpc_listener = gateway.rpc_listener.lock().take();
+        if let (Some(listener), Some(c)) = (rpc_listener, &config.cluster) {
+            let owners = gateway.owners.clone();
+            let secret = c.secret.expose().as_bytes().to_vec();
+            tokio::spawn(crate::shard::server::run(
+                listener,
+                owners,
+                secret,
+                admin_rx.clone(),
+            ));
+        }
         let ready = Arc::new(Readiness::default());
         ready.set(true);
         let client = tokio::spawn(listener::run(client_listener, Arc::clone(&gateway), rx));

@@ -1,0 +1,490 @@
+//! [`NodeOwners`]: where each quota's owner is, seen from this node.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use parking_lot::Mutex;
+use switchboard_cluster::{Cluster, NodeId, owner_and_backup};
+use switchboard_ledger::{
+    Grant, GrantRequest, LedgerError, LedgerSnapshot, LocalOwners, OwnerStatus, Owners, Quota,
+    QuotaId, Settled, Settlement,
+};
+
+use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
+use super::store::SnapshotStore;
+
+/// How long one RPC may take.
+const RPC_TIMEOUT: Duration = Duration::from_secs(2);
+/// Tries of a call whose target says it is not the owner (membership still settling).
+const ROUTE_TRIES: usize = 5;
+/// Wait between those tries: about a gossip round.
+const ROUTE_WAIT: Duration = Duration::from_millis(200);
+
+/// The cluster side, when there is one.
+struct Link {
+    cluster: Arc<Cluster>,
+    size: usize,
+    secret: Vec<u8>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    store: SnapshotStore,
+    /// Quotas this node has taken over since the membership last changed.
+    owned: Mutex<HashSet<QuotaId>>,
+}
+
+struct Inner {
+    me: String,
+    local: LocalOwners,
+    link: Option<Link>,
+}
+
+/// The ledger's owners, for this node. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeOwners(Arc<Inner>);
+
+/// Where a quota's owner is.
+enum Route {
+    /// No cluster: every owner is local.
+    Alone,
+    /// This node owns it; its backup, if any.
+    Me(Option<NodeId>),
+    Remote(NodeId),
+}
+
+impl NodeOwners {
+    /// A single node's owners: all local.
+    pub fn alone(me: &str) -> NodeOwners {
+        NodeOwners(Arc::new(Inner {
+            me: me.to_owned(),
+            local: LocalOwners::new(),
+            link: None,
+        }))
+    }
+
+    /// A clustered node's owners; snapshots persist under `dir`.
+    pub fn clustered(
+        me: &str,
+        cluster: Arc<Cluster>,
+        size: usize,
+        secret: &[u8],
+        dir: &Path,
+    ) -> NodeOwners {
+        let link = Link {
+            cluster,
+            size,
+            secret: secret.to_vec(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            store: SnapshotStore::open(dir),
+            owned: Mutex::new(HashSet::new()),
+        };
+        NodeOwners(Arc::new(Inner {
+            me: me.to_owned(),
+            local: LocalOwners::new(),
+            link: Some(link),
+        }))
+    }
+
+    pub fn is_clustered(&self) -> bool {
+        self.0.link.is_some()
+    }
+
+    /// Membership changed: every quota is checked again before this node serves it as
+    /// owner, so one it now owns is taken over with the newest state.
+    pub fn membership_changed(&self) {
+        if let Some(link) = &self.0.link {
+            link.owned.lock().clear();
+        }
+    }
+
+    /// Owner and backup of `quota`, by this node's view of the live members.
+    pub fn placement(&self, quota: &QuotaId) -> Option<(String, Option<String>)> {
+        let link = self.0.link.as_ref()?;
+        let members = link.cluster.members();
+        owner_and_backup(&quota.to_string(), &members)
+            .map(|(o, b)| (o.name.clone(), b.map(|b| b.name.clone())))
+    }
+
+    fn route(&self, quota: &QuotaId) -> Result<Route, LedgerError> {
+        let Some(link) = &self.0.link else {
+            return Ok(Route::Alone);
+        };
+        let members = link.cluster.members();
+        // Without a majority in sight this node may be the minority of a partition:
+        // it must not act as anyone's owner.
+        if members.len() <= link.size / 2 {
+            return Err(LedgerError::OwnerUnavailable(quota.clone()));
+        }
+        let Some((owner, backup)) = owner_and_backup(&quota.to_string(), &members) else {
+            return Err(LedgerError::OwnerUnavailable(quota.clone()));
+        };
+        Ok(if owner.name == self.0.me {
+            Route::Me(backup.cloned())
+        } else {
+            Route::Remote(owner.clone())
+        })
+    }
+
+    async fn call(&self, to: &NodeId, req: &RpcRequest) -> Result<RpcResponse, String> {
+        let link = self.0.link.as_ref().ok_or("not clustered")?;
+        let body = rpc::encode(req);
+        let http = Request::post(format!("http://{}/rpc", to.rpc))
+            .header(SIGNATURE, rpc::sign(&link.secret, &body))
+            .header("content-type", "application/msgpack")
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(RPC_TIMEOUT, link.client.request(http))
+            .await
+            .map_err(|_| format!("{} did not answer in time", to.name))?
+            .map_err(|e| format!("{}: {e}", to.name))?;
+        let signature = resp
+            .headers()
+            .get(SIGNATURE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if !signature.is_some_and(|s| rpc::verify(&link.secret, &bytes, &s)) {
+            return Err(format!(
+                "{}: answer not signed with the cluster secret",
+                to.name
+            ));
+        }
+        rpc::decode(&bytes)
+    }
+
+    /// Makes sure this node, as owner, runs `quota` from the newest state any live member
+    /// holds (its own copy included): the take-over after a membership change.
+    async fn take_over(&self, quota: &Quota) -> Result<(), LedgerError> {
+        let Some(link) = &self.0.link else {
+            return Ok(());
+        };
+        if link.owned.lock().contains(&quota.id) {
+            return Ok(());
+        }
+        let mut best: Option<LedgerSnapshot> = self.0.local.snapshot(&quota.id).await;
+        let mut consider = |s: LedgerSnapshot| {
+            if best.as_ref().is_none_or(|b| s.version > b.version) {
+                best = Some(s);
+            }
+        };
+        if let Some((_, s)) = link.store.get(&quota.id) {
+            consider(s);
+        }
+        for peer in link
+            .cluster
+            .members()
+            .iter()
+            .filter(|m| m.name != self.0.me)
+        {
+            match self
+                .call(
+                    peer,
+                    &RpcRequest::Fetch {
+                        quota: quota.id.clone(),
+                    },
+                )
+                .await
+            {
+                Ok(RpcResponse::Snapshot(Some((_, s)))) => consider(s),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(quota = %quota.id, peer = %peer.name, error = %e, "no snapshot from peer")
+                }
+            }
+        }
+        if let Some(s) = best {
+            self.0.local.install(quota, s).await?;
+        }
+        link.owned.lock().insert(quota.id.clone());
+        tracing::debug!(quota = %quota.id, "took over quota ownership");
+        Ok(())
+    }
+
+    /// After a change as owner: keep the new state on disk and on the backup before the
+    /// change is acknowledged.
+    async fn replicate(&self, quota: &Quota, backup: Option<NodeId>) -> Result<(), LedgerError> {
+        let Some(link) = &self.0.link else {
+            return Ok(());
+        };
+        let Some(snapshot) = self.0.local.snapshot(&quota.id).await else {
+            return Ok(());
+        };
+        link.store.offer(quota, snapshot.clone());
+        let Some(backup) = backup else { return Ok(()) };
+        match self
+            .call(
+                &backup,
+                &RpcRequest::Replicate {
+                    quota: quota.clone(),
+                    snapshot,
+                },
+            )
+            .await
+        {
+            Ok(RpcResponse::Done) => Ok(()),
+            other => {
+                tracing::warn!(quota = %quota.id, backup = %backup.name, answer = ?other.err(), "backup did not take the change");
+                Err(LedgerError::OwnerUnavailable(quota.id.clone()))
+            }
+        }
+    }
+
+    /// The quota as the owner knows it, with its current limit, for calls that carry
+    /// only its id.
+    async fn known(&self, quota: &QuotaId) -> Option<Quota> {
+        if let Some(s) = self.0.local.snapshot(quota).await {
+            return Some(Quota::new(quota.clone(), s.limit));
+        }
+        self.0.link.as_ref()?.store.get(quota).map(|(q, _)| q)
+    }
+
+    /// Serves a call from a peer, as this node's view of ownership allows.
+    pub async fn serve(&self, req: RpcRequest) -> RpcResponse {
+        match req {
+            RpcRequest::Replicate { quota, snapshot } => {
+                if let Some(link) = &self.0.link {
+                    link.store.offer(&quota, snapshot);
+                }
+                RpcResponse::Done
+            }
+            RpcRequest::Fetch { quota } => {
+                let local = match self.0.local.snapshot(&quota).await {
+                    Some(s) => self.known(&quota).await.map(|q| (q, s)),
+                    None => None,
+                };
+                let stored = self.0.link.as_ref().and_then(|l| l.store.get(&quota));
+                let newest = match (local, stored) {
+                    (Some(a), Some(b)) => Some(if a.1.version >= b.1.version { a } else { b }),
+                    (a, b) => a.or(b),
+                };
+                RpcResponse::Snapshot(newest)
+            }
+            RpcRequest::Grant {
+                quota,
+                node,
+                request,
+            } => {
+                self.as_owner(&quota.id, async |me: &Self, backup| {
+                    me.take_over(&quota).await?;
+                    let g = me.0.local.grant(&quota, &node, request).await?;
+                    me.replicate(&quota, backup).await?;
+                    Ok(RpcResponse::Grant(g))
+                })
+                .await
+            }
+            RpcRequest::Settle { quota, node, batch } => {
+                self.as_owner(&quota, async |me: &Self, backup| {
+                    let q = me
+                        .known(&quota)
+                        .await
+                        .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
+                    me.take_over(&q).await?;
+                    let s = me.0.local.settle(&quota, &node, batch).await?;
+                    me.replicate(&q, backup).await?;
+                    Ok(RpcResponse::Settled(s))
+                })
+                .await
+            }
+            RpcRequest::GiveBack {
+                quota,
+                node,
+                period,
+                amount,
+            } => {
+                self.as_owner(&quota, async |me: &Self, backup| {
+                    let q = me
+                        .known(&quota)
+                        .await
+                        .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
+                    me.take_over(&q).await?;
+                    me.0.local.give_back(&quota, &node, period, amount).await?;
+                    me.replicate(&q, backup).await?;
+                    Ok(RpcResponse::Done)
+                })
+                .await
+            }
+            RpcRequest::SetLimit { quota, limit } => {
+                self.as_owner(&quota, async |me: &Self, backup| {
+                    me.0.local.set_limit(&quota, limit).await?;
+                    me.replicate(&Quota::new(quota.clone(), limit), backup)
+                        .await?;
+                    Ok(RpcResponse::Done)
+                })
+                .await
+            }
+            RpcRequest::Status { quota, period } => {
+                self.as_owner(&quota.id, async |me: &Self, _| {
+                    me.take_over(&quota).await?;
+                    Ok(RpcResponse::Status(
+                        me.0.local.status(&quota, period).await?,
+                    ))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `f` if this node is the quota's owner by its own view; `NotOwner` otherwise.
+    async fn as_owner(
+        &self,
+        quota: &QuotaId,
+        f: impl AsyncFnOnce(&Self, Option<NodeId>) -> Result<RpcResponse, LedgerError>,
+    ) -> RpcResponse {
+        match self.route(quota) {
+            Ok(Route::Me(backup)) => f(self, backup)
+                .await
+                .unwrap_or_else(|e| RpcResponse::Failed(e.to_string())),
+            Ok(Route::Alone) => f(self, None)
+                .await
+                .unwrap_or_else(|e| RpcResponse::Failed(e.to_string())),
+            Ok(Route::Remote(_)) => RpcResponse::NotOwner,
+            Err(e) => RpcResponse::Failed(e.to_string()),
+        }
+    }
+
+    /// Sends `req` to the owner of `quota` (or serves it here), retrying while the
+    /// membership settles.
+    async fn forward(&self, quota: &QuotaId, req: RpcRequest) -> Result<RpcResponse, LedgerError> {
+        for _ in 0..ROUTE_TRIES {
+            let answer = match self.route(quota)? {
+                Route::Alone | Route::Me(_) => self.serve(req.clone()).await,
+                Route::Remote(owner) => match self.call(&owner, &req).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::debug!(quota = %quota, owner = %owner.name, error = %e, "owner unreachable");
+                        RpcResponse::NotOwner
+                    }
+                },
+            };
+            match answer {
+                RpcResponse::NotOwner => tokio::time::sleep(ROUTE_WAIT).await,
+                RpcResponse::Failed(why) => {
+                    tracing::debug!(quota = %quota, %why, "owner refused");
+                    return Err(LedgerError::OwnerUnavailable(quota.clone()));
+                }
+                other => return Ok(other),
+            }
+        }
+        Err(LedgerError::OwnerUnavailable(quota.clone()))
+    }
+}
+
+fn unexpected(quota: &QuotaId) -> LedgerError {
+    LedgerError::OwnerUnavailable(quota.clone())
+}
+
+impl Owners for NodeOwners {
+    async fn grant(
+        &self,
+        quota: &Quota,
+        node: &str,
+        request: GrantRequest,
+    ) -> Result<Grant, LedgerError> {
+        if !self.is_clustered() {
+            return self.0.local.grant(quota, node, request).await;
+        }
+        let req = RpcRequest::Grant {
+            quota: quota.clone(),
+            node: node.to_owned(),
+            request,
+        };
+        match self.forward(&quota.id, req).await? {
+            RpcResponse::Grant(g) => Ok(g),
+            _ => Err(unexpected(&quota.id)),
+        }
+    }
+
+    async fn settle(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        batch: Vec<Settlement>,
+    ) -> Result<Vec<Settled>, LedgerError> {
+        if !self.is_clustered() {
+            return self.0.local.settle(quota, node, batch).await;
+        }
+        let req = RpcRequest::Settle {
+            quota: quota.clone(),
+            node: node.to_owned(),
+            batch,
+        };
+        match self.forward(quota, req).await? {
+            RpcResponse::Settled(s) => Ok(s),
+            _ => Err(unexpected(quota)),
+        }
+    }
+
+    async fn give_back(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        period: u64,
+        amount: i64,
+    ) -> Result<(), LedgerError> {
+        if !self.is_clustered() {
+            return self.0.local.give_back(quota, node, period, amount).await;
+        }
+        let req = RpcRequest::GiveBack {
+            quota: quota.clone(),
+            node: node.to_owned(),
+            period,
+            amount,
+        };
+        self.forward(quota, req).await.map(|_| ())
+    }
+
+    async fn set_limit(&self, quota: &QuotaId, limit: i64) -> Result<(), LedgerError> {
+        if !self.is_clustered() {
+            return self.0.local.set_limit(quota, limit).await;
+        }
+        self.forward(
+            quota,
+            RpcRequest::SetLimit {
+                quota: quota.clone(),
+                limit,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn status(&self, quota: &Quota, period: u64) -> Result<OwnerStatus, LedgerError> {
+        if !self.is_clustered() {
+            return self.0.local.status(quota, period).await;
+        }
+        match self
+            .forward(
+                &quota.id,
+                RpcRequest::Status {
+                    quota: quota.clone(),
+                    period,
+                },
+            )
+            .await?
+        {
+            RpcResponse::Status(s) => Ok(s),
+            _ => Err(unexpected(&quota.id)),
+        }
+    }
+
+    /// Spend rebuilt from this node's audit log. In a cluster the owners' replicated and
+    /// persisted state is the truth (one node's log holds only its own calls), so this
+    /// applies to a single node only.
+    async fn restore(&self, quota: &Quota, period: u64, spent: i64) -> Result<(), LedgerError> {
+        if self.is_clustered() {
+            return Ok(());
+        }
+        self.0.local.restore(quota, period, spent).await
+    }
+}

@@ -1,0 +1,88 @@
+//! The cluster RPC listener: signed MessagePack calls from peers, served by this node's
+//! [`NodeOwners`](super::NodeOwners).
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::NodeOwners;
+use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
+
+/// Largest RPC body (a snapshot with its recent ids is a few tens of kilobytes).
+const MAX_RPC_BODY: usize = 8 * 1024 * 1024;
+
+async fn handle(
+    owners: NodeOwners,
+    secret: std::sync::Arc<Vec<u8>>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let signature = req
+        .headers()
+        .get(SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Ok(body) = Limited::new(req.into_body(), MAX_RPC_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+    else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    if !signature.is_some_and(|s| rpc::verify(&secret, &body, &s)) {
+        tracing::warn!("cluster RPC with a bad or missing signature refused");
+        return status(StatusCode::UNAUTHORIZED);
+    }
+    let answer = match rpc::decode::<RpcRequest>(&body) {
+        Ok(call) => owners.serve(call).await,
+        Err(e) => RpcResponse::Failed(format!("undecodable call: {e}")),
+    };
+    let bytes = rpc::encode(&answer);
+    let mut resp = Response::new(Full::new(bytes.clone()));
+    if let Ok(v) = http::HeaderValue::from_str(&rpc::sign(&secret, &bytes)) {
+        resp.headers_mut().insert(SIGNATURE, v);
+    }
+    resp
+}
+
+fn status(code: StatusCode) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = code;
+    r
+}
+
+/// Serves peers until `shutdown` turns true.
+pub async fn run(
+    listener: TcpListener,
+    owners: NodeOwners,
+    secret: Vec<u8>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let secret = std::sync::Arc::new(secret);
+    let http = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (stream, _) = tokio::select! {
+            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let owners = owners.clone();
+        let secret = std::sync::Arc::clone(&secret);
+        let http = http.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let owners = owners.clone();
+                let secret = std::sync::Arc::clone(&secret);
+                async move { Ok::<_, Infallible>(handle(owners, secret, req).await) }
+            });
+            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}

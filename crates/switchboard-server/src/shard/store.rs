@@ -1,0 +1,83 @@
+//! The ledger snapshots a node holds (as owner or backup), persisted in its data
+//! directory: `ledger/<hash of the quota id>.msgpack`, written atomically on every change.
+//! After a whole-cluster restart each node loads its files, and whoever becomes a quota's
+//! owner takes the newest version any node still holds.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+use switchboard_ledger::{LedgerSnapshot, Quota, QuotaId};
+
+use super::rpc::{decode, encode};
+
+/// Snapshots by quota, newest version kept.
+pub struct SnapshotStore {
+    dir: PathBuf,
+    held: Mutex<HashMap<QuotaId, (Quota, LedgerSnapshot)>>,
+}
+
+fn file_name(quota: &QuotaId) -> String {
+    let digest = Sha256::digest(quota.to_string().as_bytes());
+    format!("{}.msgpack", hex::encode(&digest[..12]))
+}
+
+impl SnapshotStore {
+    /// Opens `dir`, loading every snapshot in it (unreadable files are skipped, logged).
+    pub fn open(dir: &Path) -> SnapshotStore {
+        let mut held = HashMap::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                match decode::<(Quota, LedgerSnapshot)>(&bytes) {
+                    Ok((quota, snap)) => {
+                        held.insert(quota.id.clone(), (quota, snap));
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), error = %e, "ledger snapshot unreadable; skipped")
+                    }
+                }
+            }
+        }
+        SnapshotStore {
+            dir: dir.to_owned(),
+            held: Mutex::new(held),
+        }
+    }
+
+    /// Keeps `snapshot` if it is newer than what is held; true if it was.
+    pub fn offer(&self, quota: &Quota, snapshot: LedgerSnapshot) -> bool {
+        {
+            let mut held = self.held.lock();
+            if held
+                .get(&quota.id)
+                .is_some_and(|(_, s)| s.version >= snapshot.version)
+            {
+                return false;
+            }
+            held.insert(quota.id.clone(), (quota.clone(), snapshot.clone()));
+        }
+        if let Err(e) = self.write(quota, &snapshot) {
+            tracing::warn!(quota = %quota.id, error = %e, "ledger snapshot not persisted");
+        }
+        true
+    }
+
+    pub fn get(&self, quota: &QuotaId) -> Option<(Quota, LedgerSnapshot)> {
+        self.held.lock().get(quota).cloned()
+    }
+
+    fn write(&self, quota: &Quota, snapshot: &LedgerSnapshot) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(file_name(&quota.id));
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&encode(&(quota, snapshot)))?;
+        std::fs::rename(&tmp, &path)
+    }
+}
