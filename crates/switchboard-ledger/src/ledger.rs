@@ -221,26 +221,44 @@ impl<O: Owners> Ledger<O> {
     /// Returns every free lease of the current period to its owner (on shutdown, so the
     /// cluster does not wait for the period to end to use it).
     pub async fn give_back_all(&self) -> Result<(), LedgerError> {
-        let now_ms = self.clock.now_ms();
-        let returns: Vec<(QuotaId, u64, i64)> = {
-            let mut table = self.state.table.lock();
-            let quotas: Vec<QuotaId> = table.quotas().cloned().collect();
-            quotas
-                .into_iter()
-                .filter_map(|q| table.take_free(&q, now_ms).map(|(p, a)| (q, p, a)))
-                .collect()
-        };
+        let quotas: Vec<QuotaId> = self.state.table.lock().quotas().cloned().collect();
         let mut outcome = Ok(());
-        for (quota, period, amount) in returns {
-            let returned = self
-                .owners
-                .give_back(&quota, &self.node, period, amount)
-                .await;
+        for quota in quotas {
+            let returned = self.give_back(&quota).await;
             if outcome.is_ok() {
                 outcome = returned;
             }
         }
         outcome
+    }
+
+    /// Returns this node's free lease of `quota` to its owner. Lease held by calls in
+    /// flight stays; if the owner cannot be told, the lease stays too.
+    pub async fn give_back(&self, quota: &QuotaId) -> Result<(), LedgerError> {
+        let Some((period, amount)) = self.take_free(quota) else {
+            return Ok(());
+        };
+        let returned = self
+            .owners
+            .give_back(quota, &self.node, period, amount)
+            .await;
+        if returned.is_err() {
+            self.keep(quota, period, amount);
+        }
+        returned
+    }
+
+    /// Takes this node's free lease of `quota` out of its table, to give back:
+    /// `(period, amount)`, or `None` if none is free. Whoever takes it must hand it to
+    /// the owner or [`Ledger::keep`] it.
+    pub fn take_free(&self, quota: &QuotaId) -> Option<(u64, i64)> {
+        let now_ms = self.clock.now_ms();
+        self.state.table.lock().take_free(quota, now_ms)
+    }
+
+    /// Puts back lease taken by [`Ledger::take_free`] that could not be given back.
+    pub fn keep(&self, quota: &QuotaId, period: u64, amount: i64) {
+        self.state.table.lock().credit(quota, period, amount);
     }
 
     fn reservation(&self, request_id: &str, held: Vec<Held>) -> Reservation {

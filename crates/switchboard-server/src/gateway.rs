@@ -26,7 +26,7 @@ pub struct Gateway {
     pub directory: Directory,
     /// The admin API's changes; held while one is applied and persisted.
     pub admin_state: tokio::sync::Mutex<AdminState>,
-    pub ledger: Ledger<NodeOwners>,
+    pub ledger: Arc<Ledger<NodeOwners>>,
     /// Where each quota's owner is (local, or a peer reached over RPC).
     pub owners: NodeOwners,
     /// The cluster RPC listener, bound at start and served by the running server.
@@ -96,7 +96,12 @@ impl Gateway {
             ),
             _ => NodeOwners::alone(&node),
         };
-        let ledger = Ledger::with_owners(node, Arc::clone(&clock), owners.clone());
+        let ledger = Arc::new(Ledger::with_owners(
+            node,
+            Arc::clone(&clock),
+            owners.clone(),
+        ));
+        owners.attach(&ledger);
         let catalog = Catalog::from_config(&config)?;
         let health = Health::start(&catalog, &config, Arc::clone(&clock))
             .await

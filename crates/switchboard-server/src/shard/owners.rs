@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,8 +14,8 @@ use hyper_util::rt::TokioExecutor;
 use parking_lot::Mutex;
 use switchboard_cluster::{Cluster, NodeId, owner_and_backup};
 use switchboard_ledger::{
-    Grant, GrantRequest, LedgerError, LedgerSnapshot, LocalOwners, OwnerStatus, Owners, Quota,
-    QuotaId, Settled, Settlement,
+    Grant, GrantRequest, Ledger, LedgerError, LedgerSnapshot, LocalOwners, OwnerStatus, Owners,
+    Quota, QuotaId, Settled, Settlement,
 };
 
 use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
@@ -43,6 +43,9 @@ struct Inner {
     me: String,
     local: LocalOwners,
     link: Option<Link>,
+    /// This node's ledger, to serve recalls: set once the ledger exists (it holds these
+    /// owners, hence the weak reference).
+    ledger: OnceLock<Weak<Ledger<NodeOwners>>>,
 }
 
 /// The ledger's owners, for this node. Cheap to clone.
@@ -65,6 +68,7 @@ impl NodeOwners {
             me: me.to_owned(),
             local: LocalOwners::new(),
             link: None,
+            ledger: OnceLock::new(),
         }))
     }
 
@@ -88,7 +92,102 @@ impl NodeOwners {
             me: me.to_owned(),
             local: LocalOwners::new(),
             link: Some(link),
+            ledger: OnceLock::new(),
         }))
+    }
+
+    /// Tells the owners which ledger spends on this node, so an owner's recall of free
+    /// lease can be served.
+    pub fn attach(&self, ledger: &Arc<Ledger<NodeOwners>>) {
+        let _ = self.0.ledger.set(Arc::downgrade(ledger));
+    }
+
+    /// Gives this node's free lease of `quota` back to its owner, when the owner recalls
+    /// it. Straight to the owner (never through [`NodeOwners::forward`], which may serve
+    /// here and recall again).
+    async fn give_back_free(&self, quota: &QuotaId) {
+        let Some(ledger) = self.0.ledger.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let Some((period, amount)) = ledger.take_free(quota) else {
+            return;
+        };
+        let me = self.0.me.clone();
+        let returned = match self.route(quota) {
+            Ok(Route::Me(_) | Route::Alone) => self
+                .0
+                .local
+                .give_back(quota, &me, period, amount)
+                .await
+                .map_err(|e| e.to_string()),
+            Ok(Route::Remote(owner)) => {
+                let req = RpcRequest::GiveBack {
+                    quota: quota.clone(),
+                    node: me,
+                    period,
+                    amount,
+                };
+                match self.call(&owner, &req).await {
+                    Ok(RpcResponse::Done) => Ok(()),
+                    Ok(other) => Err(format!("{other:?}")),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = returned {
+            tracing::debug!(quota = %quota, error = %e, "recalled lease not given back");
+            ledger.keep(quota, period, amount);
+        }
+    }
+
+    /// A grant near the limit came back empty while other nodes hold lease: some of it
+    /// may be free and stranded there. Asks them to give their free lease back, so the
+    /// refusal, if the owner still has to make it, is exact. Returns whether anything
+    /// was asked for (then the grant is worth trying again).
+    async fn recall(&self, quota: &QuotaId, requester: &str, shortfall: i64) -> bool {
+        let Some(link) = &self.0.link else {
+            return false;
+        };
+        let Some(snapshot) = self.0.local.snapshot(quota).await else {
+            return false;
+        };
+        let holders: Vec<&String> = snapshot
+            .leases
+            .iter()
+            .filter(|(node, lease)| node.as_str() != requester && **lease > 0)
+            .map(|(node, _)| node)
+            .collect();
+        let held: i64 = snapshot
+            .leases
+            .iter()
+            .filter(|(node, _)| node.as_str() != requester)
+            .map(|(_, lease)| (*lease).max(0))
+            .sum();
+        if holders.is_empty() || held < shortfall {
+            return false;
+        }
+        let members = link.cluster.members();
+        let mut asks = tokio::task::JoinSet::new();
+        for name in holders {
+            if *name == self.0.me {
+                let me = self.clone();
+                let quota = quota.clone();
+                asks.spawn(async move { me.give_back_free(&quota).await });
+            } else if let Some(peer) = members.iter().find(|m| &m.name == name).cloned() {
+                let me = self.clone();
+                let req = RpcRequest::Recall {
+                    quota: quota.clone(),
+                };
+                asks.spawn(async move {
+                    if let Err(e) = me.call(&peer, &req).await {
+                        tracing::debug!(peer = %peer.name, error = %e, "recall not answered");
+                    }
+                });
+            }
+        }
+        asks.join_all().await;
+        true
     }
 
     pub fn is_clustered(&self) -> bool {
@@ -258,6 +357,10 @@ impl NodeOwners {
                 }
                 RpcResponse::Done
             }
+            RpcRequest::Recall { quota } => {
+                self.give_back_free(&quota).await;
+                RpcResponse::Done
+            }
             RpcRequest::Fetch { quota } => {
                 let local = match self.0.local.snapshot(&quota).await {
                     Some(s) => self.known(&quota).await.map(|q| (q, s)),
@@ -277,7 +380,11 @@ impl NodeOwners {
             } => {
                 self.as_owner(&quota.id, async |me: &Self, backup| {
                     me.take_over(&quota).await?;
-                    let g = me.0.local.grant(&quota, &node, request).await?;
+                    let mut g = me.0.local.grant(&quota, &node, request).await?;
+                    let shortfall = request.min.saturating_sub(g.available_after);
+                    if g.amount == 0 && me.recall(&quota.id, &node, shortfall).await {
+                        g = me.0.local.grant(&quota, &node, request).await?;
+                    }
                     me.replicate(&quota, backup).await?;
                     Ok(RpcResponse::Grant(g))
                 })

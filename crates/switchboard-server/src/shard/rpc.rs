@@ -46,6 +46,11 @@ pub enum RpcRequest {
     Fetch {
         quota: QuotaId,
     },
+    /// Owner to a node holding lease: give your free lease of `quota` back (another node
+    /// is short of it near the limit).
+    Recall {
+        quota: QuotaId,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

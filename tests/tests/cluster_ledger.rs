@@ -1,0 +1,195 @@
+//! Budgets sharded across three nodes in one process: the limit holds exactly whichever
+//! node a call lands on, the owners' books equal the audit logs, and an owner leaving
+//! loses no settled spend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_ledger::{Metric, Quota, QuotaId, Scope, Window};
+use switchboard_tests::cluster::ClusterHarness;
+
+/// A tenant with a money quota and a key; each call of `ask` costs exactly 10,000 nanos.
+fn tenant(name: &str, limit: &str, window: &str) -> String {
+    format!(
+        r#"
+[[tenants]]
+name = "{name}"
+quotas = [{{ metric = "money", window = "{window}", limit = "{limit}" }}]
+
+[[keys]]
+name = "{name}-key"
+key = "sk-{name}-0001"
+tenant = "{name}"
+"#
+    )
+}
+
+fn ask() -> Value {
+    json!({"model": "metered", "max_tokens": 10, "messages": [{"role": "user", "content": "spend across the cluster"}]})
+}
+
+fn money(name: &str, window: Window) -> Quota {
+    Quota::new(
+        QuotaId::new(Scope::Tenant(name.into()), Metric::Money, window),
+        0,
+    )
+}
+
+/// Every audit record of `tenant` on `nodes`, waiting (bounded) until there are `count`:
+/// records are appended after the response ends.
+async fn audited(c: &ClusterHarness, nodes: &[usize], tenant: &str, count: usize) -> Vec<i64> {
+    for _ in 0..250 {
+        let mut costs = Vec::new();
+        for &i in nodes {
+            let gw = &c.nodes[i].server.gateway;
+            gw.audit.flush().await.expect("audit flush");
+            switchboard_audit::scan(
+                &gw.config.audit_dir(),
+                &Default::default(),
+                |r: switchboard_audit::AuditRecord| {
+                    if r.tenant == tenant {
+                        costs.push(r.cost_nanos)
+                    }
+                },
+            )
+            .expect("audit scan");
+        }
+        if costs.len() >= count {
+            return costs;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("fewer than {count} audit records of {tenant}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
+    // 50,000 nanos, 10,000 a call: five calls in the whole cluster, not five per node.
+    let c = Arc::new(ClusterHarness::start(3, &tenant("shared", "0.00005", "total")).await);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let c = Arc::clone(&c);
+        tasks.push(tokio::spawn(async move {
+            c.post(i % 3, "/v1/chat/completions", "sk-shared-0001", ask())
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let r = t.await.expect("task");
+        match r.status.as_u16() {
+            200 => ok += 1,
+            429 => assert_eq!(
+                r.header("x-switchboard-quota"),
+                Some("tenant:shared/money/total"),
+                "{}",
+                r.text()
+            ),
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!(ok, 5, "exactly the calls the budget covers succeed");
+    assert_eq!(c.mock.calls_for_model("mock-metered"), 5);
+    let costs = audited(&c, &[0, 1, 2], "shared", 60).await;
+    let audited: i64 = costs.iter().sum();
+    assert_eq!(audited, 50_000);
+    for (i, node) in c.nodes.iter().enumerate() {
+        let status = node
+            .server
+            .gateway
+            .ledger
+            .status(&money("shared", Window::Total))
+            .await
+            .expect("status");
+        assert_eq!(
+            status.spent, audited,
+            "node {i} reads the owner's book, equal to the audit logs"
+        );
+        assert_eq!(status.available, 0, "node {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() {
+    // 1,000,000 nanos: a hundred calls in all, before and after the owner leaves.
+    let mut c = ClusterHarness::start(3, &tenant("steady", "0.001", "day")).await;
+    let quota = money("steady", Window::Day);
+    let (owner, backup) = c.nodes[0]
+        .server
+        .gateway
+        .owners
+        .placement(&quota.id)
+        .expect("clustered");
+    let backup = backup.expect("three nodes: there is a backup");
+    for round in 0..6 {
+        for node in 0..3 {
+            let r = c
+                .post(node, "/v1/chat/completions", "sk-steady-0001", ask())
+                .await;
+            assert_eq!(r.status, 200, "round {round} node {node}: {}", r.text());
+        }
+    }
+    let before = audited(&c, &[0, 1, 2], "steady", 18).await;
+    assert_eq!(before.iter().sum::<i64>(), 180_000);
+
+    let index = |c: &ClusterHarness, name: &str| {
+        c.nodes
+            .iter()
+            .position(|n| n.server.gateway.config.server.node_name == name)
+            .expect("node by name")
+    };
+    let gone = c.nodes.remove(index(&c, &owner));
+    let gone_log = gone.server.gateway.config.audit_dir();
+    gone.server.shutdown().await;
+    c.wait_for(Duration::from_secs(10), |c| {
+        c.nodes.iter().all(|n| n.members() == 2)
+    })
+    .await;
+    let now_owner = c.nodes[0]
+        .server
+        .gateway
+        .owners
+        .placement(&quota.id)
+        .expect("clustered")
+        .0;
+    assert_eq!(now_owner, backup, "the backup owns the quota now");
+
+    let status = c.nodes[0]
+        .server
+        .gateway
+        .ledger
+        .status(&quota)
+        .await
+        .expect("status");
+    assert_eq!(status.spent, 180_000, "no settled spend was lost");
+
+    let mut more = 0;
+    for call in 0..200 {
+        let r = c
+            .post(call % 2, "/v1/chat/completions", "sk-steady-0001", ask())
+            .await;
+        if r.status == 429 {
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.text());
+        more += 1;
+    }
+    assert_eq!(more, 82, "the budget still admits exactly what it covers");
+    let mut costs = audited(&c, &[0, 1], "steady", 12 + 83).await;
+    switchboard_audit::scan(&gone_log, &Default::default(), |r| {
+        if r.tenant == "steady" {
+            costs.push(r.cost_nanos)
+        }
+    })
+    .expect("scan the departed node's log");
+    assert_eq!(costs.iter().sum::<i64>(), 1_000_000);
+    let status = c.nodes[1]
+        .server
+        .gateway
+        .ledger
+        .status(&quota)
+        .await
+        .expect("status");
+    assert_eq!(status.spent, 1_000_000);
+}
