@@ -120,6 +120,30 @@ impl ClusterHarness {
     }
 }
 
+impl ClusterHarness {
+    /// Sends a raw cluster RPC body to `node`, signed with `secret` (or unsigned).
+    pub async fn rpc_raw(&self, node: usize, body: Bytes, secret: Option<&[u8]>) -> Answer {
+        let me = self.nodes[node]
+            .server
+            .gateway
+            .cluster
+            .as_ref()
+            .expect("clustered")
+            .me()
+            .rpc;
+        let signature = secret.map(|s| switchboard_server::shard::rpc::sign(s, &body));
+        let mut headers = vec![("content-type", "application/msgpack")];
+        if let Some(sig) = &signature {
+            headers.push((switchboard_server::shard::rpc::SIGNATURE, sig.as_str()));
+        }
+        client::send(
+            &self.client,
+            client::request("POST", &format!("http://{me}/rpc"), &headers, body),
+        )
+        .await
+    }
+}
+
 impl Node {
     /// Live members this node sees, itself included.
     pub fn members(&self) -> usize {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard_ledger::{Metric, Quota, QuotaId, Scope, Window};
-use switchboard_tests::cluster::ClusterHarness;
+use switchboard_ledger::{GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, Window};
+use switchboard_server::shard::rpc::{self, RpcRequest, RpcResponse};
+use switchboard_tests::cluster::{ClusterHarness, SECRET};
 
 /// A tenant with a money quota and a key; each call of `ask` costs exactly 10,000 nanos.
 fn tenant(name: &str, limit: &str, window: &str) -> String {
@@ -94,6 +95,14 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     let costs = audited(&c, &[0, 1, 2], "shared", 60).await;
     let audited: i64 = costs.iter().sum();
     assert_eq!(audited, 50_000);
+    for node in &c.nodes {
+        node.server
+            .gateway
+            .ledger
+            .flush()
+            .await
+            .expect("settlements applied");
+    }
     for (i, node) in c.nodes.iter().enumerate() {
         let status = node
             .server
@@ -192,4 +201,78 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
         .await
         .expect("status");
     assert_eq!(status.spent, 1_000_000);
+
+    // The old owner's term is over: a change it sends from its epoch is fenced off by
+    // the node that now backs the quota (or owns it), whatever its version.
+    let (_, snapshot) = c.nodes[0]
+        .server
+        .gateway
+        .owners
+        .held(&quota.id)
+        .await
+        .expect("the remaining nodes hold the quota");
+    assert!(snapshot.epoch >= 1, "ownership moved: a new epoch");
+    let stale = RpcRequest::Replicate {
+        quota: Quota::new(quota.id.clone(), 1_000_000),
+        snapshot: LedgerSnapshot {
+            epoch: snapshot.epoch - 1,
+            term_owner: owner.clone(),
+            version: snapshot.version + 1_000,
+            ..snapshot.clone()
+        },
+    };
+    for node in 0..2 {
+        let answer = c
+            .rpc_raw(node, rpc::encode(&stale), Some(SECRET.as_bytes()))
+            .await;
+        assert_eq!(answer.status, 200);
+        match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
+            RpcResponse::Failed(why) => assert!(why.contains("fenced"), "{why}"),
+            other => panic!("node {node} took a stale epoch: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
+    let c = ClusterHarness::start(3, &tenant("guarded", "0.001", "day")).await;
+    let quota = Quota::new(money("guarded", Window::Day).id, 1_000_000);
+    let grant = RpcRequest::Grant {
+        quota: quota.clone(),
+        node: "intruder".into(),
+        request: GrantRequest {
+            period: 0,
+            want: 1_000_000,
+            min: 1,
+        },
+    };
+    let body = rpc::encode(&grant);
+    assert_eq!(c.rpc_raw(0, body.clone(), None).await.status, 401);
+    assert_eq!(
+        c.rpc_raw(0, body.clone(), Some(b"not-the-secret"))
+            .await
+            .status,
+        401
+    );
+    let garbage = c
+        .rpc_raw(
+            1,
+            bytes::Bytes::from_static(b"\xc1garbage"),
+            Some(SECRET.as_bytes()),
+        )
+        .await;
+    match rpc::decode::<RpcResponse>(&garbage.body).expect("a signed answer") {
+        RpcResponse::Failed(why) => assert!(why.contains("undecodable"), "{why}"),
+        other => panic!("garbage was served: {other:?}"),
+    }
+    // Nothing was granted to the intruder: the whole budget is still there.
+    let status = c.nodes[2]
+        .server
+        .gateway
+        .ledger
+        .status(&quota)
+        .await
+        .expect("status");
+    assert_eq!((status.spent, status.leased), (0, 0));
+    assert_eq!(status.available, 1_000_000);
 }

@@ -45,8 +45,13 @@ pub enum LedgerMsg {
     Restore { period: u64, spent: i64 },
     /// The whole state, for replication and hand-over.
     Snapshot(RpcReplyPort<LedgerSnapshot>),
-    /// Replaces the state with a newer snapshot (older ones are ignored).
-    Install(LedgerSnapshot),
+    /// A new term of ownership: adopt `newest` if it is newer than the state held, then
+    /// begin the next epoch; replies with it.
+    TakeOver {
+        owner: NodeId,
+        newest: Option<LedgerSnapshot>,
+        reply: RpcReplyPort<u64>,
+    },
 }
 
 /// Owns one quota's [`QuotaLedger`]; started with the quota's limit.
@@ -100,10 +105,17 @@ impl Actor for LedgerActor {
             LedgerMsg::Snapshot(reply) => {
                 let _ = reply.send(ledger.snapshot());
             }
-            LedgerMsg::Install(snapshot) => {
-                if snapshot.version > ledger.version() {
-                    *ledger = QuotaLedger::from_snapshot(&snapshot);
+            LedgerMsg::TakeOver {
+                owner,
+                newest,
+                reply,
+            } => {
+                if let Some(s) = newest
+                    && s.order() > ledger.order()
+                {
+                    *ledger = QuotaLedger::from_snapshot(&s);
                 }
+                let _ = reply.send(ledger.next_epoch(&owner));
             }
         }
         Ok(())

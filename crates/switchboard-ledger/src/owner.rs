@@ -120,6 +120,10 @@ pub struct QuotaLedger {
     leases: BTreeMap<NodeId, i64>,
     /// Changes so far: the version of the next snapshot.
     version: u64,
+    /// Ownership moves so far (see [`crate::snapshot::LedgerSnapshot::epoch`]).
+    epoch: u64,
+    /// The node that began `epoch`.
+    term_owner: NodeId,
 }
 
 impl QuotaLedger {
@@ -131,6 +135,8 @@ impl QuotaLedger {
             previous: None,
             leases: BTreeMap::new(),
             version: 0,
+            epoch: 0,
+            term_owner: NodeId::new(),
         }
     }
 
@@ -143,6 +149,19 @@ impl QuotaLedger {
         self.version
     }
 
+    /// Begins the next term of ownership, by `owner`; returns its epoch.
+    pub fn next_epoch(&mut self, owner: &str) -> u64 {
+        self.epoch += 1;
+        self.term_owner = owner.to_owned();
+        self.changed();
+        self.epoch
+    }
+
+    /// `(epoch, version)`, as [`crate::snapshot::LedgerSnapshot::order`].
+    pub fn order(&self) -> (u64, u64) {
+        (self.epoch, self.version)
+    }
+
     pub(crate) fn to_snapshot(&self) -> crate::snapshot::LedgerSnapshot {
         let book = |b: &Book| crate::snapshot::BookSnapshot {
             period: b.period,
@@ -150,6 +169,8 @@ impl QuotaLedger {
             recent_ids: b.applied.latest(crate::snapshot::SNAPSHOT_IDS),
         };
         crate::snapshot::LedgerSnapshot {
+            epoch: self.epoch,
+            term_owner: self.term_owner.clone(),
             version: self.version,
             limit: self.limit,
             current: book(&self.current),
@@ -176,6 +197,8 @@ impl QuotaLedger {
             previous: s.previous.as_ref().map(book),
             leases: s.leases.clone(),
             version: s.version,
+            epoch: s.epoch,
+            term_owner: s.term_owner.clone(),
         }
     }
 

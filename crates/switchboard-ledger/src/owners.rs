@@ -122,19 +122,24 @@ impl LocalOwners {
         ask(&actor, quota, LedgerMsg::Snapshot).await.ok()
     }
 
-    /// Installs `snapshot` as `quota`'s owner state on this node (creating the owner),
-    /// unless the owner already holds a newer one. Resolves once installed.
-    pub async fn install(
+    /// Starts a term of ownership of `quota` on this node (creating the owner): the owner
+    /// adopts `newest` if it is newer than its own state, then moves to the next epoch,
+    /// in one step, so no change it applied meanwhile is overwritten. Returns the new
+    /// epoch.
+    pub async fn take_over(
         &self,
         quota: &Quota,
-        snapshot: crate::snapshot::LedgerSnapshot,
-    ) -> Result<(), LedgerError> {
-        let actor = self.owner(&quota.id, snapshot.limit).await?;
-        tell(&actor, &quota.id, LedgerMsg::Install(snapshot))?;
-        // A round trip, so the install is applied before the caller goes on.
-        ask(&actor, &quota.id, LedgerMsg::Snapshot)
-            .await
-            .map(|_| ())
+        me: &str,
+        newest: Option<crate::snapshot::LedgerSnapshot>,
+    ) -> Result<u64, LedgerError> {
+        let limit = newest.as_ref().map_or(quota.limit, |s| s.limit);
+        let actor = self.owner(&quota.id, limit).await?;
+        ask(&actor, &quota.id, |reply| LedgerMsg::TakeOver {
+            owner: me.to_owned(),
+            newest,
+            reply,
+        })
+        .await
     }
 
     /// Stops and forgets `quota`'s owner on this node (its ownership moved away).

@@ -25,12 +25,27 @@ pub struct BookSnapshot {
 /// The owner's whole state of one quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerSnapshot {
-    /// Increases with every change: of two snapshots, the higher version is newer.
+    /// Increases every time ownership moves (the new owner takes the newest state and
+    /// adds one): a backup refuses changes from an owner of an older epoch, which fences
+    /// off a node that still thinks it owns the quota.
+    #[serde(default)]
+    pub epoch: u64,
+    /// The node that began `epoch`.
+    #[serde(default)]
+    pub term_owner: NodeId,
+    /// Increases with every change within an epoch.
     pub version: u64,
     pub limit: i64,
     pub current: BookSnapshot,
     pub previous: Option<BookSnapshot>,
     pub leases: BTreeMap<NodeId, i64>,
+}
+
+impl LedgerSnapshot {
+    /// `(epoch, version)`: of two snapshots of a quota, the greater is newer.
+    pub fn order(&self) -> (u64, u64) {
+        (self.epoch, self.version)
+    }
 }
 
 impl QuotaLedger {

@@ -119,3 +119,47 @@ async fn a_request_needing_an_unreachable_owner_fails_closed() {
     assert_eq!(refusal.quota, budget.id);
     assert!(ledger.status(&budget).await.is_err());
 }
+
+#[tokio::test]
+async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_an_epoch() {
+    let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
+    let request = GrantRequest {
+        period: 7,
+        want: 30,
+        min: 10,
+    };
+    // The old owner: a grant and a settlement.
+    let old = LocalOwners::new();
+    old.grant(&budget, "a", request).await.unwrap();
+    old.settle(&budget.id, "a", vec![settlement("r1", 7, 10)])
+        .await
+        .unwrap();
+    let handed = old.snapshot(&budget.id).await.unwrap();
+
+    // A new owner that had no state adopts it whole, under a new epoch it begins.
+    let new = LocalOwners::new();
+    let epoch = new
+        .take_over(&budget, "b", Some(handed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(epoch, handed.epoch + 1);
+    let now = new.snapshot(&budget.id).await.unwrap();
+    assert_eq!((now.term_owner.as_str(), now.epoch), ("b", epoch));
+    assert_eq!(now.current.spent, 10);
+    assert_eq!(now.leases, handed.leases);
+    // The settlement id came along: a retry is not charged again.
+    let again = new
+        .settle(&budget.id, "a", vec![settlement("r1", 7, 10)])
+        .await
+        .unwrap();
+    assert_eq!(again, vec![Settled::Duplicate]);
+
+    // Offered an older state later, the owner keeps its own newer one.
+    new.grant(&budget, "c", request).await.unwrap();
+    let before = new.snapshot(&budget.id).await.unwrap();
+    let epoch2 = new.take_over(&budget, "b", Some(handed)).await.unwrap();
+    assert_eq!(epoch2, epoch + 1);
+    let after = new.snapshot(&budget.id).await.unwrap();
+    assert_eq!(after.leases, before.leases, "the grant to c is kept");
+    assert_eq!(after.current.spent, 10);
+}

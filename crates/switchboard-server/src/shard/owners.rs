@@ -1,6 +1,6 @@
 //! [`NodeOwners`]: where each quota's owner is, seen from this node.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -37,6 +37,9 @@ struct Link {
     store: SnapshotStore,
     /// Quotas this node has taken over since the membership last changed.
     owned: Mutex<HashSet<QuotaId>>,
+    /// One take-over per quota at a time: calls arriving meanwhile wait for it rather
+    /// than each begin a term.
+    taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct Inner {
@@ -87,6 +90,7 @@ impl NodeOwners {
             client: Client::builder(TokioExecutor::new()).build_http(),
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
+            taking: Mutex::new(HashMap::new()),
         };
         NodeOwners(Arc::new(Inner {
             me: me.to_owned(),
@@ -138,6 +142,19 @@ impl NodeOwners {
         if let Err(e) = returned {
             tracing::debug!(quota = %quota, error = %e, "recalled lease not given back");
             ledger.keep(quota, period, amount);
+        }
+    }
+
+    /// The newest state of `quota` this node holds, as owner or backup.
+    pub async fn held(&self, quota: &QuotaId) -> Option<(Quota, LedgerSnapshot)> {
+        let local = match self.0.local.snapshot(quota).await {
+            Some(s) => self.known(quota).await.map(|q| (q, s)),
+            None => None,
+        };
+        let stored = self.0.link.as_ref().and_then(|l| l.store.get(quota));
+        match (local, stored) {
+            (Some(a), Some(b)) => Some(if a.1.order() >= b.1.order() { a } else { b }),
+            (a, b) => a.or(b),
         }
     }
 
@@ -271,9 +288,14 @@ impl NodeOwners {
         if link.owned.lock().contains(&quota.id) {
             return Ok(());
         }
+        let gate = Arc::clone(link.taking.lock().entry(quota.id.clone()).or_default());
+        let _taking = gate.lock().await;
+        if link.owned.lock().contains(&quota.id) {
+            return Ok(());
+        }
         let mut best: Option<LedgerSnapshot> = self.0.local.snapshot(&quota.id).await;
         let mut consider = |s: LedgerSnapshot| {
-            if best.as_ref().is_none_or(|b| s.version > b.version) {
+            if best.as_ref().is_none_or(|b| s.order() > b.order()) {
                 best = Some(s);
             }
         };
@@ -302,9 +324,8 @@ impl NodeOwners {
                 }
             }
         }
-        if let Some(s) = best {
-            self.0.local.install(quota, s).await?;
-        }
+        // A new term of ownership: the backup refuses changes of older epochs from now.
+        self.0.local.take_over(quota, &self.0.me, best).await?;
         link.owned.lock().insert(quota.id.clone());
         tracing::debug!(quota = %quota.id, "took over quota ownership");
         Ok(())
@@ -333,7 +354,10 @@ impl NodeOwners {
         {
             Ok(RpcResponse::Done) => Ok(()),
             other => {
-                tracing::warn!(quota = %quota.id, backup = %backup.name, answer = ?other.err(), "backup did not take the change");
+                tracing::warn!(quota = %quota.id, backup = %backup.name, answer = ?other, "backup did not take the change");
+                // Fenced, or the backup is gone: take the quota over afresh before
+                // serving it again.
+                link.owned.lock().remove(&quota.id);
                 Err(LedgerError::OwnerUnavailable(quota.id.clone()))
             }
         }
@@ -352,27 +376,39 @@ impl NodeOwners {
     pub async fn serve(&self, req: RpcRequest) -> RpcResponse {
         match req {
             RpcRequest::Replicate { quota, snapshot } => {
-                if let Some(link) = &self.0.link {
-                    link.store.offer(&quota, snapshot);
+                let Some(link) = &self.0.link else {
+                    return RpcResponse::Done;
+                };
+                let running = self
+                    .0
+                    .local
+                    .snapshot(&quota.id)
+                    .await
+                    .map(|s| (s.epoch, s.term_owner));
+                let newest = running.into_iter().chain(link.store.term(&quota.id)).max();
+                match newest {
+                    // A later term of another owner: this sender's term is over.
+                    Some((epoch, owner))
+                        if snapshot.epoch < epoch && snapshot.term_owner != owner =>
+                    {
+                        RpcResponse::Failed(format!(
+                            "fenced: epoch {} of {} is older than {epoch}, begun by {owner}",
+                            snapshot.epoch, quota.id
+                        ))
+                    }
+                    // Anything else older is superseded by what is held (the same owner's
+                    // later snapshot, which includes it): kept out, but acknowledged.
+                    _ => {
+                        link.store.offer(&quota, snapshot);
+                        RpcResponse::Done
+                    }
                 }
-                RpcResponse::Done
             }
             RpcRequest::Recall { quota } => {
                 self.give_back_free(&quota).await;
                 RpcResponse::Done
             }
-            RpcRequest::Fetch { quota } => {
-                let local = match self.0.local.snapshot(&quota).await {
-                    Some(s) => self.known(&quota).await.map(|q| (q, s)),
-                    None => None,
-                };
-                let stored = self.0.link.as_ref().and_then(|l| l.store.get(&quota));
-                let newest = match (local, stored) {
-                    (Some(a), Some(b)) => Some(if a.1.version >= b.1.version { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                RpcResponse::Snapshot(newest)
-            }
+            RpcRequest::Fetch { quota } => RpcResponse::Snapshot(self.held(&quota).await),
             RpcRequest::Grant {
                 quota,
                 node,

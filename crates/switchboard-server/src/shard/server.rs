@@ -38,6 +38,7 @@ async fn handle(
     };
     if !signature.is_some_and(|s| rpc::verify(&secret, &body, &s)) {
         tracing::warn!("cluster RPC with a bad or missing signature refused");
+        metrics::counter!("switchboard_cluster_rpc_rejected_total").increment(1);
         return status(StatusCode::UNAUTHORIZED);
     }
     let answer = match rpc::decode::<RpcRequest>(&body) {

@@ -50,13 +50,14 @@ impl SnapshotStore {
         }
     }
 
-    /// Keeps `snapshot` if it is newer than what is held; true if it was.
+    /// Keeps `snapshot` if it is newer (by epoch, then version) than what is held;
+    /// true if it was.
     pub fn offer(&self, quota: &Quota, snapshot: LedgerSnapshot) -> bool {
         {
             let mut held = self.held.lock();
             if held
                 .get(&quota.id)
-                .is_some_and(|(_, s)| s.version >= snapshot.version)
+                .is_some_and(|(_, s)| s.order() >= snapshot.order())
             {
                 return false;
             }
@@ -66,6 +67,14 @@ impl SnapshotStore {
             tracing::warn!(quota = %quota.id, error = %e, "ledger snapshot not persisted");
         }
         true
+    }
+
+    /// The term of the snapshot held of `quota`: its epoch and who began it.
+    pub fn term(&self, quota: &QuotaId) -> Option<(u64, String)> {
+        self.held
+            .lock()
+            .get(quota)
+            .map(|(_, s)| (s.epoch, s.term_owner.clone()))
     }
 
     pub fn get(&self, quota: &QuotaId) -> Option<(Quota, LedgerSnapshot)> {
