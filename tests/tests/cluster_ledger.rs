@@ -117,6 +117,53 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
         );
         assert_eq!(status.available, 0, "node {i}");
     }
+
+    // Every node names the same owner and backup; the owner holds the book.
+    let views: Vec<Value> = cluster_views(&c).await;
+    let quota_of = |v: &Value| {
+        v["quotas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["quota"] == "tenant:shared/money/total")
+            .cloned()
+            .expect("the quota is listed")
+    };
+    let owner = quota_of(&views[0])["owner"].clone();
+    for (i, v) in views.iter().enumerate() {
+        assert_eq!(v["live"], 3, "node {i}");
+        assert_eq!(v["majority"], true);
+        let members = v["members"].as_array().unwrap();
+        assert_eq!(members.len(), 3);
+        assert!(members.iter().all(|m| m["state"] == "up"));
+        let q = quota_of(v);
+        assert_eq!(q["owner"], owner, "node {i} agrees on the owner");
+        if q["role"] == "owner" {
+            assert_eq!(q["spent"], 50_000);
+            assert!(q["epoch"].as_u64().unwrap() >= 1);
+            assert_eq!(q["term_owner"], owner);
+        }
+        assert!(v["breakers"].as_array().is_some_and(|b| !b.is_empty()));
+    }
+    assert_eq!(
+        views
+            .iter()
+            .filter(|v| quota_of(v)["role"] == "owner")
+            .count(),
+        1,
+        "exactly one owner"
+    );
+}
+
+/// `GET /admin/cluster` of every node.
+async fn cluster_views(c: &ClusterHarness) -> Vec<Value> {
+    let mut out = Vec::new();
+    for i in 0..c.nodes.len() {
+        let r = c.admin(i, "GET", "/admin/cluster", None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        out.push(r.json());
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

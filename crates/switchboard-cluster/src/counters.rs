@@ -28,7 +28,7 @@ pub struct Counters {
 }
 
 /// A point-in-time copy of [`Counters`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CounterSnapshot {
     pub packets_sent: u64,
     pub packets_received: u64,

@@ -31,6 +31,8 @@ pub struct Gateway {
     pub owners: NodeOwners,
     /// The cluster RPC listener, bound at start and served by the running server.
     pub rpc_listener: parking_lot::Mutex<Option<tokio::net::TcpListener>>,
+    /// Every member this node has seen come up or go down, for the cluster status.
+    pub member_log: crate::membership::MemberLog,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
     /// Breakers, in-flight counts and latency of every deployment.
@@ -110,6 +112,7 @@ impl Gateway {
             cluster,
             owners,
             rpc_listener: parking_lot::Mutex::new(rpc_listener),
+            member_log: crate::membership::MemberLog::default(),
             cache: ResponseCache::new(&config.cache),
             semantic: SemanticIndex::default(),
             catalog,

@@ -51,6 +51,54 @@ pub async fn start(
         .map_err(|e| e.to_string())
 }
 
+/// A member's last known state, as this node saw it change.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MemberRecord {
+    pub name: String,
+    /// `up` or `down`.
+    pub state: &'static str,
+    /// When this node saw the change (unix ms).
+    pub since_ms: u64,
+    pub incarnation: u64,
+    pub gossip: String,
+    pub rpc: String,
+    pub admin: String,
+}
+
+/// The members this node has seen, by name: the live ones and those declared down.
+#[derive(Debug, Default)]
+pub struct MemberLog(parking_lot::Mutex<std::collections::BTreeMap<String, MemberRecord>>);
+
+impl MemberLog {
+    pub fn record(&self, node: &switchboard_cluster::NodeId, state: &'static str, now_ms: u64) {
+        let mut log = self.0.lock();
+        // A newer incarnation's "up" is not undone by its older incarnation's "down".
+        if state == "down"
+            && log
+                .get(&node.name)
+                .is_some_and(|r| r.state == "up" && r.incarnation > node.incarnation)
+        {
+            return;
+        }
+        log.insert(
+            node.name.clone(),
+            MemberRecord {
+                name: node.name.clone(),
+                state,
+                since_ms: now_ms,
+                incarnation: node.incarnation,
+                gossip: node.gossip.to_string(),
+                rpc: node.rpc.to_string(),
+                admin: node.admin.to_string(),
+            },
+        );
+    }
+
+    pub fn list(&self) -> Vec<MemberRecord> {
+        self.0.lock().values().cloned().collect()
+    }
+}
+
 /// Whether this node sees a majority of the cluster's configured size (itself included):
 /// the condition for owning quotas, and for `/readyz` in a cluster.
 pub fn has_majority(gw: &Gateway) -> bool {
@@ -158,10 +206,12 @@ async fn on_event(gw: &Arc<Gateway>, ev: ClusterEvent) {
     match ev {
         ClusterEvent::MemberUp(n) => {
             tracing::info!(member = %n.name, "cluster member up");
+            gw.member_log.record(&n, "up", gw.now_ms());
             gw.owners.membership_changed();
         }
         ClusterEvent::MemberDown(n) => {
             tracing::warn!(member = %n.name, "cluster member down");
+            gw.member_log.record(&n, "down", gw.now_ms());
             gw.owners.membership_changed();
         }
         ClusterEvent::Learned(Fact::Breaker {

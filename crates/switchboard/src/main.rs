@@ -8,6 +8,7 @@
 
 mod admin_client;
 mod check;
+mod cluster_cmd;
 mod keys_cmd;
 mod report_cmd;
 
@@ -63,6 +64,13 @@ enum Command {
         #[command(flatten)]
         target: admin_client::AdminTarget,
     },
+    /// The cluster as one node sees it.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster_cmd::ClusterCmd,
+        #[command(flatten)]
+        target: admin_client::AdminTarget,
+    },
     /// Verify or query the audit log.
     Audit {
         #[command(subcommand)]
@@ -100,6 +108,7 @@ fn main() -> anyhow::Result<()> {
             target,
         } => report_cmd::spend(&group_by, &range, &target),
         Command::Audit { command } => report_cmd::audit(command),
+        Command::Cluster { command, target } => cluster_cmd::run(command, &target),
         Command::Serve { config, log_format } => {
             init_logging(log_format);
             let config = Config::load(&config)?;

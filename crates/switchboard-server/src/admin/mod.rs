@@ -13,9 +13,12 @@
 //! - `GET /metrics`: Prometheus text (see [`crate::metrics`]).
 //! - [`routing_report`]: `GET /admin/breakers` (every deployment's breaker),
 //!   `GET /admin/shadow` (projected savings of shadow strategies).
+//! - [`cluster_report`]: `GET /admin/cluster` (members, quota owners and epochs, the
+//!   lease table, breakers).
 //! - [`reports`]: `GET /admin/spend?group_by=..&from=..&to=..&tenant=..`,
 //!   `GET /admin/audit?tenant=..&from=..&to=..&status=..&order=time|cost&limit=..`.
 
+pub mod cluster_report;
 mod http;
 pub mod keys;
 pub mod quota_json;
@@ -122,6 +125,7 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         },
         (&Method::DELETE, ["admin", "keys", id]) => keys::revoke(gw, id).await,
         (&Method::GET, ["admin", "breakers"]) => routing_report::breakers(gw),
+        (&Method::GET, ["admin", "cluster"]) => cluster_report::status(gw).await,
         (&Method::GET, ["admin", "shadow"]) => routing_report::shadow(gw),
         (&Method::GET, ["metrics"]) => match crate::metrics::handle() {
             Some(h) => {

@@ -9,7 +9,7 @@ use switchboard_router::BreakerState;
 use super::http::{AdminResponse, json};
 use crate::gateway::Gateway;
 
-fn state_json(state: &BreakerState) -> serde_json::Value {
+pub fn state_json(state: &BreakerState) -> serde_json::Value {
     match state {
         BreakerState::Closed => json!({"state": "closed"}),
         BreakerState::Open { until_ms, trips } => {
@@ -26,8 +26,12 @@ fn state_json(state: &BreakerState) -> serde_json::Value {
 
 /// Every deployment's breaker: state, and transitions since start.
 pub fn breakers(gw: &Gateway) -> AdminResponse {
-    let list: Vec<_> = gw
-        .health
+    json(StatusCode::OK, &json!({ "breakers": breaker_list(gw) }))
+}
+
+/// The breaker table as JSON.
+pub fn breaker_list(gw: &Gateway) -> Vec<serde_json::Value> {
+    gw.health
         .breakers()
         .into_iter()
         .map(|(id, state, transitions)| {
@@ -36,8 +40,7 @@ pub fn breakers(gw: &Gateway) -> AdminResponse {
             v["transitions"] = json!(transitions);
             v
         })
-        .collect();
-    json(StatusCode::OK, &json!({ "breakers": list }))
+        .collect()
 }
 
 /// What each alias's shadow strategy would have saved over the traffic observed.

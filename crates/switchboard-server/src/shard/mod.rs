@@ -8,6 +8,8 @@
 //!   state any live member holds, so no settled spend and no outstanding lease is lost.
 //! - [`rpc`]: the messages between nodes, MessagePack over HTTP on the cluster RPC port,
 //!   each signed with an HMAC of the cluster secret.
+//! - [`overview`]: what this node knows of every quota's placement, term and book, for
+//!   `GET /admin/cluster` and `switchboard cluster status`.
 //! - [`store`]: the snapshots a node holds, persisted in its data directory so a whole
 //!   cluster restart starts from them.
 //!
@@ -17,6 +19,7 @@
 //! partition never both grant. Settlement ids are idempotent, so retries never count
 //! twice.
 
+pub mod overview;
 pub mod owners;
 pub mod rpc;
 pub mod server;

@@ -29,31 +29,31 @@ const ROUTE_TRIES: usize = 5;
 const ROUTE_WAIT: Duration = Duration::from_millis(200);
 
 /// The cluster side, when there is one.
-struct Link {
-    cluster: Arc<Cluster>,
-    size: usize,
-    secret: Vec<u8>,
-    client: Client<HttpConnector, Full<Bytes>>,
-    store: SnapshotStore,
+pub(super) struct Link {
+    pub(super) cluster: Arc<Cluster>,
+    pub(super) size: usize,
+    pub(super) secret: Vec<u8>,
+    pub(super) client: Client<HttpConnector, Full<Bytes>>,
+    pub(super) store: SnapshotStore,
     /// Quotas this node has taken over since the membership last changed.
-    owned: Mutex<HashSet<QuotaId>>,
+    pub(super) owned: Mutex<HashSet<QuotaId>>,
     /// One take-over per quota at a time: calls arriving meanwhile wait for it rather
     /// than each begin a term.
-    taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
+    pub(super) taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-struct Inner {
-    me: String,
-    local: LocalOwners,
-    link: Option<Link>,
+pub(super) struct Inner {
+    pub(super) me: String,
+    pub(super) local: LocalOwners,
+    pub(super) link: Option<Link>,
     /// This node's ledger, to serve recalls: set once the ledger exists (it holds these
     /// owners, hence the weak reference).
-    ledger: OnceLock<Weak<Ledger<NodeOwners>>>,
+    pub(super) ledger: OnceLock<Weak<Ledger<NodeOwners>>>,
 }
 
 /// The ledger's owners, for this node. Cheap to clone.
 #[derive(Clone)]
-pub struct NodeOwners(Arc<Inner>);
+pub struct NodeOwners(pub(super) Arc<Inner>);
 
 /// Where a quota's owner is.
 enum Route {

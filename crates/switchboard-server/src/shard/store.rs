@@ -77,6 +77,11 @@ impl SnapshotStore {
             .map(|(_, s)| (s.epoch, s.term_owner.clone()))
     }
 
+    /// Every quota a snapshot is held of.
+    pub fn quotas(&self) -> Vec<QuotaId> {
+        self.held.lock().keys().cloned().collect()
+    }
+
     pub fn get(&self, quota: &QuotaId) -> Option<(Quota, LedgerSnapshot)> {
         self.held.lock().get(quota).cloned()
     }
