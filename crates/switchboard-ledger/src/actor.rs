@@ -45,6 +45,14 @@ pub enum LedgerMsg {
     Restore { period: u64, spent: i64 },
     /// The whole state, for replication and hand-over.
     Snapshot(RpcReplyPort<LedgerSnapshot>),
+    /// `node` is back and its journal charged `journal_total` in `period`; replies with
+    /// the unreported amount charged now (see [`QuotaLedger::rejoin`]).
+    Rejoin {
+        node: NodeId,
+        period: u64,
+        journal_total: i64,
+        reply: RpcReplyPort<i64>,
+    },
     /// A new term of ownership: adopt `newest` if it is newer than the state held, then
     /// begin the next epoch; replies with it.
     TakeOver {
@@ -104,6 +112,14 @@ impl Actor for LedgerActor {
             LedgerMsg::Restore { period, spent } => ledger.restore(period, spent),
             LedgerMsg::Snapshot(reply) => {
                 let _ = reply.send(ledger.snapshot());
+            }
+            LedgerMsg::Rejoin {
+                node,
+                period,
+                journal_total,
+                reply,
+            } => {
+                let _ = reply.send(ledger.rejoin(period, &node, journal_total));
             }
             LedgerMsg::TakeOver {
                 owner,

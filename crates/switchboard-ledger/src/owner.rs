@@ -91,6 +91,9 @@ struct Book {
     period: u64,
     spent: i64,
     applied: RecentIds,
+    /// What each node's settlements charged in the period: compared with a node's own
+    /// journal when it rejoins (see [`QuotaLedger::rejoin`]).
+    by_node: BTreeMap<NodeId, i64>,
 }
 
 impl Book {
@@ -99,15 +102,25 @@ impl Book {
             period,
             spent: 0,
             applied: RecentIds::default(),
+            by_node: BTreeMap::new(),
         }
     }
 
-    fn charge(&mut self, s: &Settlement) -> bool {
+    fn charge(&mut self, node: &str, s: &Settlement) -> bool {
         if !self.applied.insert(&s.request_id) {
             return false;
         }
-        self.spent = self.spent.saturating_add(s.charged.max(0));
+        self.add(node, s.charged.max(0));
         true
+    }
+
+    fn add(&mut self, node: &str, amount: i64) {
+        self.spent = self.spent.saturating_add(amount);
+        let by = match self.by_node.get_mut(node) {
+            Some(by) => by,
+            None => self.by_node.entry(node.to_owned()).or_default(),
+        };
+        *by = by.saturating_add(amount);
     }
 }
 
@@ -167,6 +180,7 @@ impl QuotaLedger {
             period: b.period,
             spent: b.spent,
             recent_ids: b.applied.latest(crate::snapshot::SNAPSHOT_IDS),
+            by_node: b.by_node.clone(),
         };
         crate::snapshot::LedgerSnapshot {
             epoch: self.epoch,
@@ -189,6 +203,7 @@ impl QuotaLedger {
                 period: b.period,
                 spent: b.spent,
                 applied,
+                by_node: b.by_node.clone(),
             }
         };
         QuotaLedger {
@@ -235,7 +250,7 @@ impl QuotaLedger {
         self.changed();
         self.roll(s.period);
         if s.period == self.current.period {
-            if !self.current.charge(s) {
+            if !self.current.charge(node, s) {
                 return Settled::Duplicate;
             }
             self.add_to_lease(node, s.charged.max(0).saturating_neg());
@@ -243,7 +258,7 @@ impl QuotaLedger {
         }
         match &mut self.previous {
             Some(book) if book.period == s.period => {
-                if book.charge(s) {
+                if book.charge(node, s) {
                     Settled::Late
                 } else {
                     Settled::Duplicate
@@ -260,6 +275,27 @@ impl QuotaLedger {
         if period == self.current.period && amount > 0 {
             self.add_to_lease(node, amount.saturating_neg());
         }
+    }
+
+    /// `node` is back after a crash, and its journal says its calls charged
+    /// `journal_total` in `period`. Whatever of that no settlement reported (lost with
+    /// the node's memory) is charged now, and the lease the owner still counts for the
+    /// node's previous life is dropped: until this call, that lease counted against
+    /// the limit as if spent. Returns the amount charged. After a clean shutdown the
+    /// journal equals what was settled and the lease is already back: a no-op.
+    pub fn rejoin(&mut self, period: u64, node: &str, journal_total: i64) -> i64 {
+        self.changed();
+        self.roll(period);
+        if period != self.current.period {
+            return 0;
+        }
+        let settled = self.current.by_node.get(node).copied().unwrap_or(0);
+        let unreported = journal_total.saturating_sub(settled).max(0);
+        if unreported > 0 {
+            self.current.add(node, unreported);
+        }
+        self.leases.remove(node);
+        unreported
     }
 
     /// An admin change. Outstanding leases are not revoked: a lower limit refuses further

@@ -122,6 +122,25 @@ impl LocalOwners {
         ask(&actor, quota, LedgerMsg::Snapshot).await.ok()
     }
 
+    /// `node` is back: charges what its journal says it spent in `period` beyond what it
+    /// settled, and drops the lease of its previous life. Returns the amount charged.
+    pub async fn rejoin(
+        &self,
+        quota: &Quota,
+        node: &str,
+        period: u64,
+        journal_total: i64,
+    ) -> Result<i64, LedgerError> {
+        let actor = self.owner(&quota.id, quota.limit).await?;
+        ask(&actor, &quota.id, |reply| LedgerMsg::Rejoin {
+            node: node.to_owned(),
+            period,
+            journal_total,
+            reply,
+        })
+        .await
+    }
+
     /// Starts a term of ownership of `quota` on this node (creating the owner): the owner
     /// adopts `newest` if it is newer than its own state, then moves to the next epoch,
     /// in one step, so no change it applied meanwhile is overwritten. Returns the new

@@ -20,6 +20,9 @@ pub struct BookSnapshot {
     pub spent: i64,
     /// The latest applied settlement ids, oldest first.
     pub recent_ids: Vec<String>,
+    /// Settled charges by node.
+    #[serde(default)]
+    pub by_node: BTreeMap<NodeId, i64>,
 }
 
 /// The owner's whole state of one quota.

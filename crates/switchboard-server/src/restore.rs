@@ -5,8 +5,14 @@
 //! usage and cost. So on start the node sums, per quota, the records of each quota's
 //! current period and hands the totals to the ledger, and "ledger equals the sum of audit
 //! records" holds across restarts by construction.
+//!
+//! In a cluster the owners' replicated books are the truth, and one node's log holds only
+//! its own calls: there the log is compared, per quota, with what the node settled (see
+//! [`reconcile`]), which recovers spend a crash kept from being reported.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_audit::{AuditRecord, Decision, Filter, scan};
 use switchboard_ledger::{Metric, Quota, Scope};
@@ -68,11 +74,12 @@ fn all_quotas(gw: &Gateway) -> Vec<Quota> {
     out
 }
 
-/// Sums each quota's current period from the audit log into the ledger.
-pub async fn restore_spend(gw: &Gateway) -> Result<RestoreReport, String> {
+/// Each known quota with what this node's audit log charged it in its current period
+/// (0 if nothing), and the scan's statistics.
+async fn journal(gw: &Gateway) -> Result<(Vec<(Quota, i64)>, u64), String> {
     let quotas = all_quotas(gw);
     if quotas.is_empty() {
-        return Ok(RestoreReport::default());
+        return Ok((Vec::new(), 0));
     }
     let now = gw.now_ms();
     let starts: Vec<u64> = quotas
@@ -110,14 +117,94 @@ pub async fn restore_spend(gw: &Gateway) -> Result<RestoreReport, String> {
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    for (i, spent) in sums {
-        gw.ledger
-            .restore(&quotas[i], spent)
-            .await
-            .map_err(|e| e.to_string())?;
+    let out = quotas
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| (q, sums.get(&i).copied().unwrap_or(0)))
+        .collect();
+    Ok((out, stats.records))
+}
+
+/// Sums each quota's current period from the audit log into the ledger (a single
+/// node), or reconciles it with the quotas' owners once a majority is in sight (a
+/// cluster node; see [`reconcile`]).
+pub async fn restore_spend(gw: &Arc<Gateway>) -> Result<RestoreReport, String> {
+    let (sums, records_read) = journal(gw).await?;
+    let report = RestoreReport {
+        quotas: sums.len(),
+        records_read,
+    };
+    if gw.owners.is_clustered() {
+        tokio::spawn(reconcile(Arc::downgrade(gw), sums));
+        return Ok(report);
     }
-    Ok(RestoreReport {
-        quotas: quotas.len(),
-        records_read: stats.records,
-    })
+    for (quota, spent) in sums {
+        if spent > 0 {
+            gw.ledger
+                .restore(&quota, spent)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(report)
+}
+
+/// Tries per quota to reconcile after a restart.
+const REJOIN_TRIES: u32 = 10;
+/// Rejoins in flight at once.
+const REJOIN_PARALLEL: usize = 32;
+
+/// A cluster node back from a restart (or a crash) tells each quota's owner what its
+/// journal charged this period. The owner charges whatever no settlement reported and
+/// drops the lease it still counted for this node's previous life; until then that
+/// lease counted against the limit as if spent. Only then does this node ask for lease.
+async fn reconcile(gw: std::sync::Weak<Gateway>, sums: Vec<(Quota, i64)>) {
+    loop {
+        match gw.upgrade() {
+            Some(g) if crate::membership::has_majority(&g) => break,
+            Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            None => return,
+        }
+    }
+    let Some(g) = gw.upgrade() else { return };
+    let started = std::time::Instant::now();
+    let mut charged_total = 0i64;
+    let mut failed = 0usize;
+    for chunk in sums.chunks(REJOIN_PARALLEL) {
+        let mut calls = tokio::task::JoinSet::new();
+        for (quota, spent) in chunk.iter().cloned() {
+            let g = Arc::clone(&g);
+            calls.spawn(async move {
+                let period = quota.id.window.period(g.now_ms());
+                let mut wait = Duration::from_millis(100);
+                for _ in 0..REJOIN_TRIES {
+                    match g.owners.rejoin(&quota, period, spent).await {
+                        Ok(charged) => return Ok(charged),
+                        Err(_) => {
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(Duration::from_secs(2));
+                        }
+                    }
+                }
+                Err(quota.id.to_string())
+            });
+        }
+        for outcome in calls.join_all().await {
+            match outcome {
+                Ok(charged) => charged_total += charged,
+                Err(quota) => {
+                    failed += 1;
+                    tracing::error!(%quota, "journal not reconciled with the owner; this node's old lease stays counted");
+                }
+            }
+        }
+    }
+    g.owners.reconciled();
+    tracing::info!(
+        quotas = sums.len(),
+        failed,
+        unreported_charged = charged_total,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "journal reconciled with the quota owners"
+    );
 }

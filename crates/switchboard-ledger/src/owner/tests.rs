@@ -165,3 +165,31 @@ fn the_status_of_an_ended_period_reads_as_a_fresh_one() {
     assert_eq!((fresh.period, fresh.spent, fresh.leased), (2, 0, 0));
     assert_eq!(fresh.available, 100);
 }
+
+#[test]
+fn a_crashed_node_s_lease_counts_until_it_rejoins_with_its_journal() {
+    let mut ledger = QuotaLedger::new(100);
+    ledger.grant(1, "a", 40, 10);
+    ledger.grant(1, "b", 30, 10);
+    // a settles one call, then crashes with two more unreported (journal: 4 + 6 + 5).
+    ledger.settle("a", &settlement("r1", 1, 10, 4));
+    assert_eq!(ledger.status(1).spent, 4);
+    // Meanwhile its lease still counts against the limit: b cannot take it.
+    assert_eq!(ledger.status(1).available, 100 - 4 - 36 - 30);
+    assert_eq!(
+        ledger.rejoin(1, "a", 15),
+        11,
+        "the unreported calls are charged"
+    );
+    let status = ledger.status(1);
+    assert_eq!(status.spent, 15);
+    assert_eq!(ledger.lease_of("a"), 0, "the old life's lease is dropped");
+    assert_eq!(status.available, 100 - 15 - 30);
+    // A clean restart (journal equals settlements) changes nothing.
+    assert_eq!(ledger.rejoin(1, "a", 15), 0);
+    assert_eq!(ledger.status(1).spent, 15);
+    // A journal of an ended period charges nothing now.
+    ledger.grant(2, "a", 10, 10);
+    assert_eq!(ledger.rejoin(1, "a", 99), 0);
+    assert_eq!(ledger.status(2).spent, 0);
+}

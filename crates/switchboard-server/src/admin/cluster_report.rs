@@ -67,6 +67,7 @@ pub async fn status(gw: &Gateway) -> AdminResponse {
             "size": size,
             "live": live.len().max(1),
             "majority": crate::membership::has_majority(gw),
+            "reconciled": gw.owners.is_reconciled(),
             "now_ms": now_ms,
             "members": members,
             "quotas": quotas,

@@ -86,7 +86,9 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/healthz" => reply(StatusCode::OK, r#"{"status":"ok"}"#),
-        "/readyz" if ready.get() && crate::membership::has_majority(&gw) => {
+        "/readyz"
+            if ready.get() && crate::membership::has_majority(&gw) && gw.owners.is_reconciled() =>
+        {
             reply(StatusCode::OK, r#"{"status":"ready"}"#)
         }
         "/readyz" if ready.get() => {

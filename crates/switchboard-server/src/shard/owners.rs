@@ -46,6 +46,9 @@ pub(super) struct Inner {
     pub(super) me: String,
     pub(super) local: LocalOwners,
     pub(super) link: Option<Link>,
+    /// Whether this node has reconciled its journal with the owners since it started
+    /// (see [`NodeOwners::rejoin`]); until then it asks for no lease.
+    pub(super) reconciled: tokio::sync::watch::Sender<bool>,
     /// This node's ledger, to serve recalls: set once the ledger exists (it holds these
     /// owners, hence the weak reference).
     pub(super) ledger: OnceLock<Weak<Ledger<NodeOwners>>>,
@@ -71,6 +74,7 @@ impl NodeOwners {
             me: me.to_owned(),
             local: LocalOwners::new(),
             link: None,
+            reconciled: tokio::sync::watch::Sender::new(true),
             ledger: OnceLock::new(),
         }))
     }
@@ -96,6 +100,7 @@ impl NodeOwners {
             me: me.to_owned(),
             local: LocalOwners::new(),
             link: Some(link),
+            reconciled: tokio::sync::watch::Sender::new(false),
             ledger: OnceLock::new(),
         }))
     }
@@ -211,6 +216,38 @@ impl NodeOwners {
         self.0.link.is_some()
     }
 
+    /// Whether this node may ask for lease: always alone; in a cluster once its journal
+    /// is reconciled with the owners.
+    pub fn is_reconciled(&self) -> bool {
+        *self.0.reconciled.borrow()
+    }
+
+    /// Marks the journal reconciled: leases may be asked for from now.
+    pub fn reconciled(&self) {
+        self.0.reconciled.send_replace(true);
+    }
+
+    /// Tells `quota`'s owner this node is back and its journal charged `journal_total`
+    /// in `period`; returns the unreported spend the owner charged. The owner drops the
+    /// lease of this node's previous life, so this must come before any grant to it.
+    pub async fn rejoin(
+        &self,
+        quota: &Quota,
+        period: u64,
+        journal_total: i64,
+    ) -> Result<i64, LedgerError> {
+        let req = RpcRequest::Rejoin {
+            quota: quota.clone(),
+            node: self.0.me.clone(),
+            period,
+            journal_total,
+        };
+        match self.forward(&quota.id, req).await? {
+            RpcResponse::Rejoined(n) => Ok(n),
+            _ => Err(unexpected(&quota.id)),
+        }
+    }
+
     /// Membership changed: every quota is checked again before this node serves it as
     /// owner, so one it now owns is taken over with the newest state.
     pub fn membership_changed(&self) {
@@ -317,7 +354,7 @@ impl NodeOwners {
                 )
                 .await
             {
-                Ok(RpcResponse::Snapshot(Some((_, s)))) => consider(s),
+                Ok(RpcResponse::Snapshot(Some(held))) => consider(held.1),
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(quota = %quota.id, peer = %peer.name, error = %e, "no snapshot from peer")
@@ -404,11 +441,28 @@ impl NodeOwners {
                     }
                 }
             }
+            RpcRequest::Rejoin {
+                quota,
+                node,
+                period,
+                journal_total,
+            } => {
+                self.as_owner(&quota.id, async |me: &Self, backup| {
+                    me.take_over(&quota).await?;
+                    let charged =
+                        me.0.local
+                            .rejoin(&quota, &node, period, journal_total)
+                            .await?;
+                    me.replicate(&quota, backup).await?;
+                    Ok(RpcResponse::Rejoined(charged))
+                })
+                .await
+            }
             RpcRequest::Recall { quota } => {
                 self.give_back_free(&quota).await;
                 RpcResponse::Done
             }
-            RpcRequest::Fetch { quota } => RpcResponse::Snapshot(self.held(&quota).await),
+            RpcRequest::Fetch { quota } => RpcResponse::Snapshot(self.held(&quota).await.map(Box::new)),
             RpcRequest::Grant {
                 quota,
                 node,
@@ -536,6 +590,13 @@ impl Owners for NodeOwners {
     ) -> Result<Grant, LedgerError> {
         if !self.is_clustered() {
             return self.0.local.grant(quota, node, request).await;
+        }
+        if !self.is_reconciled() {
+            let mut seen = self.0.reconciled.subscribe();
+            let waited = tokio::time::timeout(RPC_TIMEOUT, seen.wait_for(|done| *done)).await;
+            if !matches!(waited, Ok(Ok(_))) {
+                return Err(LedgerError::OwnerUnavailable(quota.id.clone()));
+            }
         }
         let req = RpcRequest::Grant {
             quota: quota.clone(),

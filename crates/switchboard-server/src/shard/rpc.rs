@@ -46,6 +46,13 @@ pub enum RpcRequest {
     Fetch {
         quota: QuotaId,
     },
+    /// A node back after a restart: what its journal says it charged in `period`.
+    Rejoin {
+        quota: Quota,
+        node: String,
+        period: u64,
+        journal_total: i64,
+    },
     /// Owner to a node holding lease: give your free lease of `quota` back (another node
     /// is short of it near the limit).
     Recall {
@@ -59,7 +66,9 @@ pub enum RpcResponse {
     Settled(Vec<Settled>),
     Done,
     Status(OwnerStatus),
-    Snapshot(Option<(Quota, LedgerSnapshot)>),
+    Snapshot(Option<Box<(Quota, LedgerSnapshot)>>),
+    /// The unreported spend a rejoin charged.
+    Rejoined(i64),
     /// This node is not the quota's owner by its view: ask again after membership settles.
     NotOwner,
     Failed(String),
