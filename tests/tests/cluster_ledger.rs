@@ -288,6 +288,7 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
         quota: quota.clone(),
         node: "intruder".into(),
         request: GrantRequest {
+            id: 0,
             period: 0,
             want: 1_000_000,
             min: 1,

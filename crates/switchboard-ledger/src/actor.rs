@@ -16,6 +16,8 @@ use crate::snapshot::LedgerSnapshot;
 pub enum LedgerMsg {
     /// Lease up to `want` (at least `min`, else nothing) to `node` in `period`.
     Grant {
+        /// Makes a retried request idempotent (0: not deduplicated).
+        id: u64,
         node: NodeId,
         period: u64,
         want: i64,
@@ -30,6 +32,8 @@ pub enum LedgerMsg {
     },
     /// `node` returns unreserved lease of `period`.
     GiveBack {
+        /// Makes a retried return idempotent (0: not deduplicated).
+        id: u64,
         node: NodeId,
         period: u64,
         amount: i64,
@@ -54,11 +58,12 @@ pub enum LedgerMsg {
         reply: RpcReplyPort<i64>,
     },
     /// A new term of ownership: adopt `newest` if it is newer than the state held, then
-    /// begin the next epoch; replies with it.
+    /// begin term `epoch` of `owner`.
     TakeOver {
         owner: NodeId,
-        newest: Option<LedgerSnapshot>,
-        reply: RpcReplyPort<u64>,
+        epoch: u64,
+        newest: Option<Box<LedgerSnapshot>>,
+        reply: RpcReplyPort<()>,
     },
 }
 
@@ -88,23 +93,25 @@ impl Actor for LedgerActor {
         // A caller that gave up waiting has dropped its reply port: nothing to do then.
         match msg {
             LedgerMsg::Grant {
+                id,
                 node,
                 period,
                 want,
                 min,
                 reply,
             } => {
-                let _ = reply.send(ledger.grant(period, &node, want, min));
+                let _ = reply.send(ledger.grant_once(id, period, &node, want, min));
             }
             LedgerMsg::Settle { node, batch, reply } => {
                 let outcomes = batch.iter().map(|s| ledger.settle(&node, s)).collect();
                 let _ = reply.send(outcomes);
             }
             LedgerMsg::GiveBack {
+                id,
                 node,
                 period,
                 amount,
-            } => ledger.give_back(&node, period, amount),
+            } => ledger.give_back_once(id, &node, period, amount),
             LedgerMsg::SetLimit(limit) => ledger.set_limit(limit),
             LedgerMsg::Status { period, reply } => {
                 let _ = reply.send(ledger.status(period));
@@ -123,6 +130,7 @@ impl Actor for LedgerActor {
             }
             LedgerMsg::TakeOver {
                 owner,
+                epoch,
                 newest,
                 reply,
             } => {
@@ -131,7 +139,8 @@ impl Actor for LedgerActor {
                 {
                     *ledger = QuotaLedger::from_snapshot(&s);
                 }
-                let _ = reply.send(ledger.next_epoch(&owner));
+                ledger.begin_term(epoch, &owner);
+                let _ = reply.send(());
             }
         }
         Ok(())

@@ -61,6 +61,9 @@ pub struct Ledger<O: Owners = LocalOwners> {
     queue: Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
     /// See [`Ledger::refill_gate`].
     gates: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Ids of this node's grant requests and give-backs, unique across its restarts:
+    /// seeded from the start time (ms) shifted past any count one life could reach.
+    ops: std::sync::atomic::AtomicU64,
 }
 
 impl Ledger<LocalOwners> {
@@ -75,11 +78,12 @@ impl<O: Owners> Ledger<O> {
         let (outbox, queue) = mpsc::unbounded_channel();
         Self {
             node,
-            clock,
             owners: Arc::new(owners),
             state: Arc::new(NodeState::new(LeaseTable::new(), outbox)),
             queue: Mutex::new(Some(queue)),
             gates: Mutex::new(HashMap::new()),
+            ops: std::sync::atomic::AtomicU64::new(clock.now_ms() << 20),
+            clock,
         }
     }
 
@@ -115,6 +119,7 @@ impl<O: Owners> Ledger<O> {
                 Err(next) => short = next,
             }
             let request = GrantRequest {
+                id: self.next_op(),
                 period: short.need.period,
                 want: short.need.want,
                 min: short.need.min,
@@ -233,32 +238,28 @@ impl<O: Owners> Ledger<O> {
     }
 
     /// Returns this node's free lease of `quota` to its owner. Lease held by calls in
-    /// flight stays; if the owner cannot be told, the lease stays too.
+    /// flight stays. If the owner does not acknowledge, the lease is not kept either:
+    /// the owner may have applied the return, and spending it then could break the
+    /// limit; the owner counts it as this node's until the period ends.
     pub async fn give_back(&self, quota: &QuotaId) -> Result<(), LedgerError> {
         let Some((period, amount)) = self.take_free(quota) else {
             return Ok(());
         };
-        let returned = self
-            .owners
-            .give_back(quota, &self.node, period, amount)
-            .await;
-        if returned.is_err() {
-            self.keep(quota, period, amount);
-        }
-        returned
+        self.owners
+            .give_back(quota, &self.node, self.next_op(), period, amount)
+            .await
     }
 
     /// Takes this node's free lease of `quota` out of its table, to give back:
-    /// `(period, amount)`, or `None` if none is free. Whoever takes it must hand it to
-    /// the owner or [`Ledger::keep`] it.
+    /// `(period, amount)`, or `None` if none is free.
     pub fn take_free(&self, quota: &QuotaId) -> Option<(u64, i64)> {
         let now_ms = self.clock.now_ms();
         self.state.table.lock().take_free(quota, now_ms)
     }
 
-    /// Puts back lease taken by [`Ledger::take_free`] that could not be given back.
-    pub fn keep(&self, quota: &QuotaId, period: u64, amount: i64) {
-        self.state.table.lock().credit(quota, period, amount);
+    /// A fresh id for a grant request or a give-back.
+    pub fn next_op(&self) -> u64 {
+        self.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
 
     fn reservation(&self, request_id: &str, held: Vec<Held>) -> Reservation {

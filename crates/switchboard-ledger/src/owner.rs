@@ -137,7 +137,15 @@ pub struct QuotaLedger {
     epoch: u64,
     /// The node that began `epoch`.
     term_owner: NodeId,
+    /// Each node's latest grant by request id: a retried request gets the same answer
+    /// and changes nothing (its first answer may have been lost with a dying owner).
+    last_grants: BTreeMap<NodeId, (u64, Grant)>,
+    /// Each node's latest give-back ids, for the same reason.
+    returns: BTreeMap<NodeId, Vec<u64>>,
 }
+
+/// Give-back ids remembered per node: retries come right after their original.
+const RETURN_IDS: usize = 16;
 
 impl QuotaLedger {
     /// A fresh ledger in period 0; the first request rolls it to the caller's period.
@@ -150,6 +158,8 @@ impl QuotaLedger {
             version: 0,
             epoch: 0,
             term_owner: NodeId::new(),
+            last_grants: BTreeMap::new(),
+            returns: BTreeMap::new(),
         }
     }
 
@@ -162,17 +172,17 @@ impl QuotaLedger {
         self.version
     }
 
-    /// Begins the next term of ownership, by `owner`; returns its epoch.
-    pub fn next_epoch(&mut self, owner: &str) -> u64 {
-        self.epoch += 1;
+    /// Begins term `epoch` of `owner` (a claim a majority accepted; see the server's
+    /// shard module).
+    pub fn begin_term(&mut self, epoch: u64, owner: &str) {
+        self.epoch = epoch;
         self.term_owner = owner.to_owned();
         self.changed();
-        self.epoch
     }
 
-    /// `(epoch, version)`, as [`crate::snapshot::LedgerSnapshot::order`].
-    pub fn order(&self) -> (u64, u64) {
-        (self.epoch, self.version)
+    /// As [`crate::snapshot::LedgerSnapshot::order`].
+    pub fn order(&self) -> (u64, &str, u64) {
+        (self.epoch, &self.term_owner, self.version)
     }
 
     pub(crate) fn to_snapshot(&self) -> crate::snapshot::LedgerSnapshot {
@@ -190,6 +200,8 @@ impl QuotaLedger {
             current: book(&self.current),
             previous: self.previous.as_ref().map(book),
             leases: self.leases.clone(),
+            last_grants: self.last_grants.clone(),
+            returns: self.returns.clone(),
         }
     }
 
@@ -214,6 +226,8 @@ impl QuotaLedger {
             version: s.version,
             epoch: s.epoch,
             term_owner: s.term_owner.clone(),
+            last_grants: s.last_grants.clone(),
+            returns: s.returns.clone(),
         }
     }
 
@@ -242,6 +256,48 @@ impl QuotaLedger {
             available_after: self.headroom().max(0),
             lease: self.lease_of(node),
         }
+    }
+
+    /// [`QuotaLedger::grant`] for request `id` of `node`: a retry of the node's latest
+    /// granted request (same id) gets the first answer again and changes nothing; a
+    /// refusal changed nothing, so a retried one is weighed afresh. Id 0 is never
+    /// deduplicated.
+    pub fn grant_once(
+        &mut self,
+        id: u64,
+        now_period: u64,
+        node: &str,
+        want: i64,
+        min: i64,
+    ) -> Grant {
+        if id != 0
+            && let Some((last, grant)) = self.last_grants.get(node)
+            && *last == id
+            && grant.amount > 0
+        {
+            return *grant;
+        }
+        let grant = self.grant(now_period, node, want, min);
+        if id != 0 {
+            self.last_grants.insert(node.to_owned(), (id, grant));
+        }
+        grant
+    }
+
+    /// [`QuotaLedger::give_back`] for return `id` of `node`, applied once however often
+    /// it is retried. Id 0 is never deduplicated.
+    pub fn give_back_once(&mut self, id: u64, node: &str, period: u64, amount: i64) {
+        if id != 0 {
+            let seen = self.returns.entry(node.to_owned()).or_default();
+            if seen.contains(&id) {
+                return;
+            }
+            if seen.len() == RETURN_IDS {
+                seen.remove(0);
+            }
+            seen.push(id);
+        }
+        self.give_back(node, period, amount);
     }
 
     /// Applies one settlement from `node`: in the current period its cost moves from the
@@ -295,6 +351,8 @@ impl QuotaLedger {
             self.current.add(node, unreported);
         }
         self.leases.remove(node);
+        self.last_grants.remove(node);
+        self.returns.remove(node);
         unreported
     }
 

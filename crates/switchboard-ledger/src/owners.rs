@@ -23,6 +23,10 @@ use crate::quota::{Quota, QuotaId};
 /// A node's request for lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GrantRequest {
+    /// Unique per request of a node (across its restarts): a retry of the same request
+    /// is answered once. 0: not deduplicated.
+    #[serde(default)]
+    pub id: u64,
     /// The period of the node's clock.
     pub period: u64,
     pub want: i64,
@@ -48,10 +52,13 @@ pub trait Owners: Send + Sync + 'static {
         batch: Vec<Settlement>,
     ) -> impl Future<Output = Result<Vec<Settled>, LedgerError>> + Send;
 
+    /// `node` returns `amount` of its lease of `period`; `id` makes a retry idempotent
+    /// (0: not deduplicated).
     fn give_back(
         &self,
         quota: &QuotaId,
         node: &str,
+        id: u64,
         period: u64,
         amount: i64,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
@@ -141,21 +148,22 @@ impl LocalOwners {
         .await
     }
 
-    /// Starts a term of ownership of `quota` on this node (creating the owner): the owner
-    /// adopts `newest` if it is newer than its own state, then moves to the next epoch,
-    /// in one step, so no change it applied meanwhile is overwritten. Returns the new
-    /// epoch.
+    /// Starts term `epoch` of `quota` on this node, owned by `me` (creating the owner):
+    /// the owner adopts `newest` if it is newer than its own state, then begins the term,
+    /// in one step, so no change it applied meanwhile is overwritten.
     pub async fn take_over(
         &self,
         quota: &Quota,
         me: &str,
+        epoch: u64,
         newest: Option<crate::snapshot::LedgerSnapshot>,
-    ) -> Result<u64, LedgerError> {
+    ) -> Result<(), LedgerError> {
         let limit = newest.as_ref().map_or(quota.limit, |s| s.limit);
         let actor = self.owner(&quota.id, limit).await?;
         ask(&actor, &quota.id, |reply| LedgerMsg::TakeOver {
             owner: me.to_owned(),
-            newest,
+            epoch,
+            newest: newest.map(Box::new),
             reply,
         })
         .await
@@ -219,6 +227,7 @@ impl Owners for LocalOwners {
     ) -> Result<Grant, LedgerError> {
         let actor = self.owner(&quota.id, quota.limit).await?;
         ask(&actor, &quota.id, |reply| LedgerMsg::Grant {
+            id: request.id,
             node: node.to_owned(),
             period: request.period,
             want: request.want,
@@ -248,6 +257,7 @@ impl Owners for LocalOwners {
         &self,
         quota: &QuotaId,
         node: &str,
+        id: u64,
         period: u64,
         amount: i64,
     ) -> Result<(), LedgerError> {
@@ -257,6 +267,7 @@ impl Owners for LocalOwners {
             &actor,
             quota,
             LedgerMsg::GiveBack {
+                id,
                 node,
                 period,
                 amount,

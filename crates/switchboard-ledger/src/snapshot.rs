@@ -42,12 +42,24 @@ pub struct LedgerSnapshot {
     pub current: BookSnapshot,
     pub previous: Option<BookSnapshot>,
     pub leases: BTreeMap<NodeId, i64>,
+    /// Each node's latest grant, by request id (see [`QuotaLedger::grant_once`]).
+    #[serde(default)]
+    pub last_grants: BTreeMap<NodeId, (u64, crate::owner::Grant)>,
+    /// Each node's latest give-back ids.
+    #[serde(default)]
+    pub returns: BTreeMap<NodeId, Vec<u64>>,
 }
 
 impl LedgerSnapshot {
-    /// `(epoch, version)`: of two snapshots of a quota, the greater is newer.
-    pub fn order(&self) -> (u64, u64) {
-        (self.epoch, self.version)
+    /// The term: `(epoch, who began it)`. Terms are totally ordered; a later term
+    /// supersedes every change of an earlier one.
+    pub fn term(&self) -> (u64, &str) {
+        (self.epoch, &self.term_owner)
+    }
+
+    /// `(epoch, term owner, version)`: of two snapshots of a quota, the greater is newer.
+    pub fn order(&self) -> (u64, &str, u64) {
+        (self.epoch, &self.term_owner, self.version)
     }
 }
 

@@ -26,6 +26,7 @@ async fn duplicate_settlement_ids_are_applied_once() {
     let owners = LocalOwners::new();
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
     let request = GrantRequest {
+        id: 0,
         period: 7,
         want: 50,
         min: 10,
@@ -51,6 +52,7 @@ async fn a_late_settlement_reaches_its_own_period_at_the_owner() {
     let owners = LocalOwners::new();
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
     let request = |period| GrantRequest {
+        id: 0,
         period,
         want: 50,
         min: 10,
@@ -92,7 +94,14 @@ impl Owners for Unreachable {
     ) -> Result<Vec<Settled>, LedgerError> {
         Err(LedgerError::OwnerUnavailable(q.clone()))
     }
-    async fn give_back(&self, q: &QuotaId, _: &str, _: u64, _: i64) -> Result<(), LedgerError> {
+    async fn give_back(
+        &self,
+        q: &QuotaId,
+        _: &str,
+        _: u64,
+        _: u64,
+        _: i64,
+    ) -> Result<(), LedgerError> {
         Err(LedgerError::OwnerUnavailable(q.clone()))
     }
     async fn set_limit(&self, q: &QuotaId, _: i64) -> Result<(), LedgerError> {
@@ -121,9 +130,10 @@ async fn a_request_needing_an_unreachable_owner_fails_closed() {
 }
 
 #[tokio::test]
-async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_an_epoch() {
+async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_the_term() {
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
     let request = GrantRequest {
+        id: 0,
         period: 7,
         want: 30,
         min: 10,
@@ -136,15 +146,13 @@ async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_an_e
         .unwrap();
     let handed = old.snapshot(&budget.id).await.unwrap();
 
-    // A new owner that had no state adopts it whole, under a new epoch it begins.
+    // A new owner that had no state adopts it whole, in the term it claimed.
     let new = LocalOwners::new();
-    let epoch = new
-        .take_over(&budget, "b", Some(handed.clone()))
+    new.take_over(&budget, "b", 4, Some(handed.clone()))
         .await
         .unwrap();
-    assert_eq!(epoch, handed.epoch + 1);
     let now = new.snapshot(&budget.id).await.unwrap();
-    assert_eq!((now.term_owner.as_str(), now.epoch), ("b", epoch));
+    assert_eq!(now.term(), (4, "b"));
     assert_eq!(now.current.spent, 10);
     assert_eq!(now.leases, handed.leases);
     // The settlement id came along: a retry is not charged again.
@@ -154,12 +162,12 @@ async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_an_e
         .unwrap();
     assert_eq!(again, vec![Settled::Duplicate]);
 
-    // Offered an older state later, the owner keeps its own newer one.
+    // Offered an older state in a later term, the owner keeps its own newer one.
     new.grant(&budget, "c", request).await.unwrap();
     let before = new.snapshot(&budget.id).await.unwrap();
-    let epoch2 = new.take_over(&budget, "b", Some(handed)).await.unwrap();
-    assert_eq!(epoch2, epoch + 1);
+    new.take_over(&budget, "b", 5, Some(handed)).await.unwrap();
     let after = new.snapshot(&budget.id).await.unwrap();
+    assert_eq!(after.term(), (5, "b"));
     assert_eq!(after.leases, before.leases, "the grant to c is kept");
     assert_eq!(after.current.spent, 10);
 }

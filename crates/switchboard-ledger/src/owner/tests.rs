@@ -193,3 +193,34 @@ fn a_crashed_node_s_lease_counts_until_it_rejoins_with_its_journal() {
     assert_eq!(ledger.rejoin(1, "a", 99), 0);
     assert_eq!(ledger.status(2).spent, 0);
 }
+
+#[test]
+fn a_retried_grant_or_give_back_is_applied_once() {
+    let mut ledger = QuotaLedger::new(100);
+    let first = ledger.grant_once(7, 1, "a", 30, 10);
+    assert_eq!(first.amount, 30);
+    // The answer was lost; the node asks again with the same id.
+    assert_eq!(ledger.grant_once(7, 1, "a", 30, 10), first);
+    assert_eq!(ledger.lease_of("a"), 30, "granted once");
+    // A new request is a new grant.
+    assert_eq!(ledger.grant_once(8, 1, "a", 30, 10).amount, 30);
+    assert_eq!(ledger.lease_of("a"), 60);
+
+    ledger.give_back_once(9, "a", 1, 20);
+    ledger.give_back_once(9, "a", 1, 20);
+    assert_eq!(ledger.lease_of("a"), 40, "returned once");
+
+    // A refusal changed nothing, so its retry is weighed afresh.
+    assert_eq!(ledger.grant_once(10, 1, "b", 70, 70).amount, 0);
+    assert_eq!(ledger.lease_of("b"), 0);
+    ledger.give_back_once(11, "a", 1, 40);
+    assert_eq!(ledger.grant_once(10, 1, "b", 70, 70).amount, 70);
+
+    // Both survive a hand-over in the snapshot.
+    let mut moved = QuotaLedger::from_snapshot(&ledger.snapshot());
+    assert_eq!(moved.grant_once(10, 1, "b", 70, 70).amount, 70);
+    assert_eq!(moved.lease_of("b"), 70);
+    moved.give_back_once(11, "a", 1, 40);
+    assert_eq!(moved.lease_of("a"), 0);
+    assert_eq!(moved.status(1).available, 30);
+}

@@ -24,5 +24,6 @@ pub mod owners;
 pub mod rpc;
 pub mod server;
 pub mod store;
+pub mod term;
 
 pub use owners::NodeOwners;

@@ -23,8 +23,10 @@ use super::store::SnapshotStore;
 
 /// How long one RPC may take.
 const RPC_TIMEOUT: Duration = Duration::from_secs(2);
-/// Tries of a call whose target says it is not the owner (membership still settling).
-const ROUTE_TRIES: usize = 5;
+/// How long a call keeps trying while its owner is unreachable or says it is not the
+/// owner (membership still settling): longer than failure detection takes (2-3 s), so a
+/// dead owner or backup delays calls rather than fails them.
+const FORWARD_DEADLINE: Duration = Duration::from_secs(5);
 /// Wait between those tries: about a gossip round.
 const ROUTE_WAIT: Duration = Duration::from_millis(200);
 
@@ -121,18 +123,20 @@ impl NodeOwners {
         let Some((period, amount)) = ledger.take_free(quota) else {
             return;
         };
+        let id = ledger.next_op();
         let me = self.0.me.clone();
         let returned = match self.route(quota) {
             Ok(Route::Me(_) | Route::Alone) => self
                 .0
                 .local
-                .give_back(quota, &me, period, amount)
+                .give_back(quota, &me, id, period, amount)
                 .await
                 .map_err(|e| e.to_string()),
             Ok(Route::Remote(owner)) => {
                 let req = RpcRequest::GiveBack {
                     quota: quota.clone(),
                     node: me,
+                    id,
                     period,
                     amount,
                 };
@@ -145,8 +149,10 @@ impl NodeOwners {
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = returned {
-            tracing::debug!(quota = %quota, error = %e, "recalled lease not given back");
-            ledger.keep(quota, period, amount);
+            // The owner may have applied it without acknowledging: keeping the lease
+            // could then spend it twice. Dropped, it stays counted as this node's until
+            // the period ends or the node rejoins: capacity idles, no limit is broken.
+            tracing::debug!(quota = %quota, error = %e, "recalled lease not given back; left idle");
         }
     }
 
@@ -284,7 +290,7 @@ impl NodeOwners {
         })
     }
 
-    async fn call(&self, to: &NodeId, req: &RpcRequest) -> Result<RpcResponse, String> {
+    pub(super) async fn call(&self, to: &NodeId, req: &RpcRequest) -> Result<RpcResponse, String> {
         let link = self.0.link.as_ref().ok_or("not clustered")?;
         let body = rpc::encode(req);
         let http = Request::post(format!("http://{}/rpc", to.rpc))
@@ -314,58 +320,6 @@ impl NodeOwners {
             ));
         }
         rpc::decode(&bytes)
-    }
-
-    /// Makes sure this node, as owner, runs `quota` from the newest state any live member
-    /// holds (its own copy included): the take-over after a membership change.
-    async fn take_over(&self, quota: &Quota) -> Result<(), LedgerError> {
-        let Some(link) = &self.0.link else {
-            return Ok(());
-        };
-        if link.owned.lock().contains(&quota.id) {
-            return Ok(());
-        }
-        let gate = Arc::clone(link.taking.lock().entry(quota.id.clone()).or_default());
-        let _taking = gate.lock().await;
-        if link.owned.lock().contains(&quota.id) {
-            return Ok(());
-        }
-        let mut best: Option<LedgerSnapshot> = self.0.local.snapshot(&quota.id).await;
-        let mut consider = |s: LedgerSnapshot| {
-            if best.as_ref().is_none_or(|b| s.order() > b.order()) {
-                best = Some(s);
-            }
-        };
-        if let Some((_, s)) = link.store.get(&quota.id) {
-            consider(s);
-        }
-        for peer in link
-            .cluster
-            .members()
-            .iter()
-            .filter(|m| m.name != self.0.me)
-        {
-            match self
-                .call(
-                    peer,
-                    &RpcRequest::Fetch {
-                        quota: quota.id.clone(),
-                    },
-                )
-                .await
-            {
-                Ok(RpcResponse::Snapshot(Some(held))) => consider(held.1),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(quota = %quota.id, peer = %peer.name, error = %e, "no snapshot from peer")
-                }
-            }
-        }
-        // A new term of ownership: the backup refuses changes of older epochs from now.
-        self.0.local.take_over(quota, &self.0.me, best).await?;
-        link.owned.lock().insert(quota.id.clone());
-        tracing::debug!(quota = %quota.id, "took over quota ownership");
-        Ok(())
     }
 
     /// After a change as owner: keep the new state on disk and on the backup before the
@@ -416,30 +370,13 @@ impl NodeOwners {
                 let Some(link) = &self.0.link else {
                     return RpcResponse::Done;
                 };
-                let running = self
-                    .0
-                    .local
-                    .snapshot(&quota.id)
-                    .await
-                    .map(|s| (s.epoch, s.term_owner));
-                let newest = running.into_iter().chain(link.store.term(&quota.id)).max();
-                match newest {
-                    // A later term of another owner: this sender's term is over.
-                    Some((epoch, owner))
-                        if snapshot.epoch < epoch && snapshot.term_owner != owner =>
-                    {
-                        RpcResponse::Failed(format!(
-                            "fenced: epoch {} of {} is older than {epoch}, begun by {owner}",
-                            snapshot.epoch, quota.id
-                        ))
-                    }
-                    // Anything else older is superseded by what is held (the same owner's
-                    // later snapshot, which includes it): kept out, but acknowledged.
-                    _ => {
-                        link.store.offer(&quota, snapshot);
-                        RpcResponse::Done
-                    }
+                if let Some(why) = self.fenced(&quota.id, &snapshot).await {
+                    return RpcResponse::Failed(why);
                 }
+                // Anything else older is superseded by what is held (the same term's
+                // later snapshot, which includes it): kept out, but acknowledged.
+                link.store.offer(&quota, snapshot);
+                RpcResponse::Done
             }
             RpcRequest::Rejoin {
                 quota,
@@ -462,7 +399,11 @@ impl NodeOwners {
                 self.give_back_free(&quota).await;
                 RpcResponse::Done
             }
-            RpcRequest::Fetch { quota } => RpcResponse::Snapshot(self.held(&quota).await.map(Box::new)),
+            RpcRequest::Claim {
+                quota,
+                epoch,
+                claimant,
+            } => self.answer_claim(&quota, epoch, claimant).await,
             RpcRequest::Grant {
                 quota,
                 node,
@@ -475,6 +416,8 @@ impl NodeOwners {
                     if g.amount == 0 && me.recall(&quota.id, &node, shortfall).await {
                         g = me.0.local.grant(&quota, &node, request).await?;
                     }
+                    // Unreplicated, it is not acknowledged: the node asks again with the
+                    // same id and gets this grant, from this owner or the next.
                     me.replicate(&quota, backup).await?;
                     Ok(RpcResponse::Grant(g))
                 })
@@ -496,6 +439,7 @@ impl NodeOwners {
             RpcRequest::GiveBack {
                 quota,
                 node,
+                id,
                 period,
                 amount,
             } => {
@@ -505,7 +449,9 @@ impl NodeOwners {
                         .await
                         .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
                     me.take_over(&q).await?;
-                    me.0.local.give_back(&quota, &node, period, amount).await?;
+                    me.0.local
+                        .give_back(&quota, &node, id, period, amount)
+                        .await?;
                     me.replicate(&q, backup).await?;
                     Ok(RpcResponse::Done)
                 })
@@ -553,7 +499,8 @@ impl NodeOwners {
     /// Sends `req` to the owner of `quota` (or serves it here), retrying while the
     /// membership settles.
     async fn forward(&self, quota: &QuotaId, req: RpcRequest) -> Result<RpcResponse, LedgerError> {
-        for _ in 0..ROUTE_TRIES {
+        let deadline = tokio::time::Instant::now() + FORWARD_DEADLINE;
+        while tokio::time::Instant::now() < deadline {
             let answer = match self.route(quota)? {
                 Route::Alone | Route::Me(_) => self.serve(req.clone()).await,
                 Route::Remote(owner) => match self.call(&owner, &req).await {
@@ -566,9 +513,11 @@ impl NodeOwners {
             };
             match answer {
                 RpcResponse::NotOwner => tokio::time::sleep(ROUTE_WAIT).await,
+                // The owner could not replicate (its backup just died, or it was
+                // fenced): the membership is moving, and a retry finds it settled.
                 RpcResponse::Failed(why) => {
                     tracing::debug!(quota = %quota, %why, "owner refused");
-                    return Err(LedgerError::OwnerUnavailable(quota.clone()));
+                    tokio::time::sleep(ROUTE_WAIT).await;
                 }
                 other => return Ok(other),
             }
@@ -633,15 +582,21 @@ impl Owners for NodeOwners {
         &self,
         quota: &QuotaId,
         node: &str,
+        id: u64,
         period: u64,
         amount: i64,
     ) -> Result<(), LedgerError> {
         if !self.is_clustered() {
-            return self.0.local.give_back(quota, node, period, amount).await;
+            return self
+                .0
+                .local
+                .give_back(quota, node, id, period, amount)
+                .await;
         }
         let req = RpcRequest::GiveBack {
             quota: quota.clone(),
             node: node.to_owned(),
+            id,
             period,
             amount,
         };

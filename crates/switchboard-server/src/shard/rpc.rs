@@ -26,6 +26,7 @@ pub enum RpcRequest {
     GiveBack {
         quota: QuotaId,
         node: String,
+        id: u64,
         period: u64,
         amount: i64,
     },
@@ -42,9 +43,13 @@ pub enum RpcRequest {
         quota: Quota,
         snapshot: LedgerSnapshot,
     },
-    /// A node taking a quota over asks for the newest state its peers hold.
-    Fetch {
+    /// A node taking a quota over claims term `epoch` of it: a peer that has seen no
+    /// later term promises to refuse changes of earlier terms and answers with the
+    /// newest state it holds (`Snapshot`); one that has answers `Outbid`.
+    Claim {
         quota: QuotaId,
+        epoch: u64,
+        claimant: String,
     },
     /// A node back after a restart: what its journal says it charged in `period`.
     Rejoin {
@@ -67,6 +72,8 @@ pub enum RpcResponse {
     Done,
     Status(OwnerStatus),
     Snapshot(Option<Box<(Quota, LedgerSnapshot)>>),
+    /// A claim was refused: this term (epoch, owner) is already known.
+    Outbid(u64, String),
     /// The unreported spend a rejoin charged.
     Rejoined(i64),
     /// This node is not the quota's owner by its view: ask again after membership settles.
@@ -108,7 +115,9 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_tampering_is_caught() {
-        let body = encode(&RpcRequest::Fetch {
+        let body = encode(&RpcRequest::Claim {
+            epoch: 3,
+            claimant: "node-2".into(),
             quota: QuotaId::new(
                 switchboard_ledger::Scope::Tenant("a".into()),
                 switchboard_ledger::Metric::Money,
@@ -123,6 +132,6 @@ mod tests {
         assert!(!verify(b"secret", &bad, &sig));
         assert!(!verify(b"secret", &body, "zz"));
         let back: RpcRequest = decode(&body).unwrap();
-        assert!(matches!(back, RpcRequest::Fetch { .. }));
+        assert!(matches!(back, RpcRequest::Claim { epoch: 3, .. }));
     }
 }

@@ -13,10 +13,15 @@ use switchboard_ledger::{LedgerSnapshot, Quota, QuotaId};
 
 use super::rpc::{decode, encode};
 
-/// Snapshots by quota, newest version kept.
+/// Snapshots by quota, newest version kept; and the terms this node promised.
 pub struct SnapshotStore {
     dir: PathBuf,
     held: Mutex<HashMap<QuotaId, (Quota, LedgerSnapshot)>>,
+    /// Per quota, the highest term claim this node accepted: it refuses changes of
+    /// earlier terms from then on (see [`super::term`]).
+    promised: Mutex<HashMap<QuotaId, (u64, String)>>,
+    /// Writes one file at a time, newest state last.
+    writing: Mutex<()>,
 }
 
 fn file_name(quota: &QuotaId) -> String {
@@ -47,6 +52,8 @@ impl SnapshotStore {
         SnapshotStore {
             dir: dir.to_owned(),
             held: Mutex::new(held),
+            promised: Mutex::new(HashMap::new()),
+            writing: Mutex::new(()),
         }
     }
 
@@ -63,10 +70,45 @@ impl SnapshotStore {
             }
             held.insert(quota.id.clone(), (quota.clone(), snapshot.clone()));
         }
-        if let Err(e) = self.write(quota, &snapshot) {
+        // Concurrent offers: whichever writes last writes the newest state held.
+        let _writing = self.writing.lock();
+        let Some((quota, newest)) = self.get(&quota.id) else {
+            return true;
+        };
+        if let Err(e) = self.write(&quota, &newest) {
             tracing::warn!(quota = %quota.id, error = %e, "ledger snapshot not persisted");
         }
         true
+    }
+
+    /// The highest term this node knows of `quota`: promised, or of the state held.
+    pub fn highest_term(&self, quota: &QuotaId) -> Option<(u64, String)> {
+        let promised = self.promised.lock().get(quota).cloned();
+        let held = self
+            .held
+            .lock()
+            .get(quota)
+            .map(|(_, s)| (s.epoch, s.term_owner.clone()));
+        promised.max(held)
+    }
+
+    /// Accepts a claim of term `claim` of `quota` if it is above every term known here;
+    /// otherwise returns the highest known.
+    pub fn promise(&self, quota: &QuotaId, claim: (u64, String)) -> Result<(), (u64, String)> {
+        let mut promised = self.promised.lock();
+        let held = self
+            .held
+            .lock()
+            .get(quota)
+            .map(|(_, s)| (s.epoch, s.term_owner.clone()));
+        let highest = promised.get(quota).cloned().max(held);
+        match highest {
+            Some(h) if h >= claim => Err(h),
+            _ => {
+                promised.insert(quota.clone(), claim);
+                Ok(())
+            }
+        }
     }
 
     /// The term of the snapshot held of `quota`: its epoch and who began it.
