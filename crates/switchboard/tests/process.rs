@@ -227,26 +227,9 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
         .to_owned();
 
     let body = r#"{"model":"gpt","max_tokens":3,"messages":[{"role":"user","content":"hi"}]}"#;
-    let call = |key: &str| {
-        Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-H",
-                &format!("authorization: Bearer {key}"),
-                "-d",
-                body,
-            ])
-            .arg(format!("http://{client_addr}/v1/chat/completions"))
-            .output()
-            .unwrap()
-    };
-    assert_eq!(String::from_utf8_lossy(&call(&secret).stdout), "200");
+    assert_eq!(post_status(&client_addr, &secret, body).await, "200");
     assert_eq!(
-        String::from_utf8_lossy(&call(&secret).stdout),
+        post_status(&client_addr, &secret, body).await,
         "429",
         "the CLI's quota applies"
     );
@@ -267,7 +250,7 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
     );
 
     assert!(cli(&admin, &["keys", "revoke", "cli-key"]).status.success());
-    assert_eq!(String::from_utf8_lossy(&call(&secret).stdout), "401");
+    assert_eq!(post_status(&client_addr, &secret, body).await, "401");
 
     let bad = cli(
         &admin,
@@ -320,4 +303,22 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
         err.contains("chain broken") && err.contains("jsonl:2"),
         "{err}"
     );
+}
+
+/// POSTs a chat completion over a real socket and returns the status code as text.
+async fn post_status(addr: &str, key: &str, body: &'static str) -> String {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("the gateway answers within 20 s")
+        .expect("the gateway is reachable");
+    resp.status().as_u16().to_string()
 }
