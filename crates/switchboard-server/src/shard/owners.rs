@@ -371,6 +371,8 @@ impl NodeOwners {
                     return RpcResponse::Done;
                 };
                 if let Some(why) = self.fenced(&quota.id, &snapshot).await {
+                    // An owner whose term is over tried to change the books: refused.
+                    metrics::counter!("switchboard_cluster_fenced_total").increment(1);
                     return RpcResponse::Failed(why);
                 }
                 // Anything else older is superseded by what is held (the same term's
