@@ -41,6 +41,9 @@ struct Args {
     /// HAProxy listens on 127.0.0.1:PORT; loopback nodes and mock-llm take the next ones.
     #[arg(long, default_value_t = 19100)]
     base_port: u16,
+    /// Run the nodes on loopback even where network namespaces could be made.
+    #[arg(long)]
+    loopback: bool,
     /// Only these scenarios (by name); all when empty.
     #[arg(long = "only")]
     only: Vec<String>,
@@ -89,7 +92,14 @@ async fn run(args: Args) -> Result<bool> {
     let _ = std::fs::remove_dir_all(&args.work_dir);
     let edge: Vec<String> = scenarios.iter().map(|s| s.edge_tenant()).collect();
     let started = Instant::now();
-    let mut c = Cluster::start(&args.bin_dir, &args.work_dir, args.base_port, &edge).await?;
+    let mut c = Cluster::start(
+        &args.bin_dir,
+        &args.work_dir,
+        args.base_port,
+        args.loopback,
+        &edge,
+    )
+    .await?;
     eprintln!(
         "chaos: three nodes up behind HAProxy on {} ({}) in {:.1?}",
         c.lb,

@@ -111,7 +111,9 @@ async fn moved(c: &Cluster, survivors: &[usize], quotas: &[String]) -> Result<Du
         || async {
             let mut owned = Vec::new();
             for &i in survivors {
-                let Ok(v) = c.view(i).await else { return false };
+                let Ok(v) = c.quick_view(i).await else {
+                    return false;
+                };
                 for q in v["quotas"].as_array().into_iter().flatten() {
                     if q["role"] == "owner" {
                         owned.push(q["quota"].as_str().unwrap_or_default().to_owned());

@@ -45,9 +45,15 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Namespaces if `ip netns` works here (root, iproute2), else loopback.
-    pub fn create(nodes: usize, base_port: u16) -> Topology {
-        match Self::namespaces(nodes) {
+    /// Namespaces if `ip netns` works here (root, iproute2) and `loopback` is not asked
+    /// for, else loopback.
+    pub fn create(nodes: usize, base_port: u16, loopback: bool) -> Topology {
+        let made = if loopback {
+            Err(anyhow::anyhow!("loopback asked for"))
+        } else {
+            Self::namespaces(nodes)
+        };
+        match made {
             Ok(t) => t,
             Err(e) => {
                 eprintln!(

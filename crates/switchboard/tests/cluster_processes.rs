@@ -207,7 +207,12 @@ async fn until_live(net: &Arc<Net>, nodes: &[&Node], live: u64, what: &str) -> D
         async move {
             for a in admins {
                 match net
-                    .send("GET", &format!("http://{a}/admin/cluster"), ADMIN_KEY, None)
+                    .send(
+                        "GET",
+                        &format!("http://{a}/admin/cluster?flush=false"),
+                        ADMIN_KEY,
+                        None,
+                    )
                     .await
                 {
                     Some((_, v)) if v["live"] == live => {}

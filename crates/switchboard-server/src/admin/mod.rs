@@ -127,7 +127,10 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         },
         (&Method::DELETE, ["admin", "keys", id]) => keys::revoke(gw, id).await,
         (&Method::GET, ["admin", "breakers"]) => routing_report::breakers(gw),
-        (&Method::GET, ["admin", "cluster"]) => cluster_report::status(gw).await,
+        (&Method::GET, ["admin", "cluster"]) => {
+            let flush = query.as_deref() != Some("flush=false");
+            cluster_report::status(gw, flush).await
+        }
         (&Method::GET, ["admin", "shadow"]) => routing_report::shadow(gw),
         (&Method::GET, ["metrics"]) => match crate::metrics::handle() {
             Some(h) => {
