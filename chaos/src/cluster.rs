@@ -51,6 +51,9 @@ pub struct Cluster {
     pub mock: String,
     pub net: Net,
     bins: PathBuf,
+    /// The node whose audit directory is a small tmpfs of its own (so its disk can be
+    /// filled), if mounting was possible here.
+    pub small_disk: Option<usize>,
     mock_child: Child,
     haproxy: Child,
 }
@@ -64,6 +67,10 @@ impl Cluster {
         edge_tenants: &[String],
     ) -> Result<Cluster> {
         let topology = Topology::create(3, base_port, loopback);
+        for i in 1..=3 {
+            unmount(&work.join(format!("node-{i}")));
+        }
+        let _ = std::fs::remove_dir_all(work);
         std::fs::create_dir_all(work)?;
         let (mock_child, mock) = spawn_mock(bins, &topology, base_port + 50, work)?;
         let seeds: Vec<String> = topology.places.iter().map(Place::gossip_addr).collect();
@@ -81,6 +88,7 @@ impl Cluster {
                 child: None,
             });
         }
+        let small_disk = mount_small_disk(&nodes[SMALL_DISK_NODE].dir);
         let lb = format!("127.0.0.1:{base_port}");
         let cfg = haproxy_config(&lb, base_port + 99, &nodes);
         std::fs::write(work.join("haproxy.cfg"), cfg)?;
@@ -99,6 +107,7 @@ impl Cluster {
             mock,
             net: Net::new(),
             bins: bins.to_owned(),
+            small_disk: small_disk.then_some(SMALL_DISK_NODE),
             mock_child,
             haproxy,
         };
@@ -292,6 +301,26 @@ impl Cluster {
         Ok(())
     }
 
+    /// Fills the small disk of node `i`'s audit directory to the last byte.
+    pub fn fill_disk(&self, i: usize) -> Result<()> {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(filler(&self.nodes[i].dir))?;
+        let chunk = vec![0u8; 64 * 1024];
+        // Bounded: the disk is 16 MiB.
+        for _ in 0..1024 {
+            if f.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = f.sync_all();
+        Ok(())
+    }
+
+    pub fn free_disk(&self, i: usize) -> Result<()> {
+        std::fs::remove_file(filler(&self.nodes[i].dir))?;
+        Ok(())
+    }
+
     pub async fn shutdown(mut self) -> Result<()> {
         let _ = self.haproxy.kill();
         let _ = self.haproxy.wait();
@@ -305,6 +334,9 @@ impl Cluster {
         }
         let _ = self.mock_child.kill();
         let _ = self.mock_child.wait();
+        if let Some(i) = self.small_disk.take() {
+            result = result.and(keep_and_unmount(&self.nodes[i].dir));
+        }
         result
     }
 }
@@ -319,6 +351,9 @@ impl Drop for Cluster {
             }
         }
         let _ = self.mock_child.kill();
+        if let Some(i) = self.small_disk {
+            unmount(&self.nodes[i].dir);
+        }
     }
 }
 
@@ -338,6 +373,58 @@ pub async fn poll<F: std::future::Future<Output = bool>>(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+const SMALL_DISK_NODE: usize = 2;
+
+fn audit_dir(node_dir: &Path) -> PathBuf {
+    node_dir.join("data/audit")
+}
+
+fn filler(node_dir: &Path) -> PathBuf {
+    audit_dir(node_dir).join("filler")
+}
+
+/// Mounts a 16 MiB tmpfs as the node's audit directory; false where that is not allowed.
+fn mount_small_disk(node_dir: &Path) -> bool {
+    let dir = audit_dir(node_dir);
+    if std::fs::create_dir_all(&dir).is_err() {
+        return false;
+    }
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16m", "chaos-audit"])
+        .arg(&dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Copies the audit log off the small disk into the directory under it, so it outlives
+/// the run like the other nodes' logs.
+fn keep_and_unmount(node_dir: &Path) -> Result<()> {
+    let dir = audit_dir(node_dir);
+    let kept = node_dir.join("data/audit-kept");
+    std::fs::create_dir_all(&kept)?;
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.is_file() && path != filler(node_dir) {
+            std::fs::copy(&path, kept.join(path.file_name().unwrap_or_default()))?;
+        }
+    }
+    unmount(node_dir);
+    for entry in std::fs::read_dir(&kept)? {
+        let path = entry?.path();
+        std::fs::rename(&path, dir.join(path.file_name().unwrap_or_default()))?;
+    }
+    std::fs::remove_dir(&kept)?;
+    Ok(())
+}
+
+fn unmount(node_dir: &Path) {
+    let _ = Command::new("umount")
+        .arg(audit_dir(node_dir))
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn log_file(path: &Path) -> Result<std::fs::File> {

@@ -89,7 +89,6 @@ async fn run(args: Args) -> Result<bool> {
         .into_iter()
         .filter(|s| args.only.is_empty() || args.only.iter().any(|o| o == s.name()))
         .collect();
-    let _ = std::fs::remove_dir_all(&args.work_dir);
     let edge: Vec<String> = scenarios.iter().map(|s| s.edge_tenant()).collect();
     let started = Instant::now();
     let mut c = Cluster::start(
@@ -157,6 +156,10 @@ async fn run_one(c: &mut Cluster, scenario: Scenario, p: &Profile) -> Row {
         row.skipped = Some("no network namespaces here".into());
         return row;
     }
+    if scenario == Scenario::AuditDiskFull && c.small_disk.is_none() {
+        row.skipped = Some("no tmpfs could be mounted here".into());
+        return row;
+    }
     let limit = p.hold * 12 + Duration::from_secs(60);
     let load = Load::start(
         &c.net,
@@ -186,6 +189,10 @@ async fn run_one(c: &mut Cluster, scenario: Scenario, p: &Profile) -> Row {
 /// Brings every node back (a scenario that failed half-way may leave one down) and waits
 /// until all see all.
 async fn recover(c: &mut Cluster) -> Result<()> {
+    if let Some(i) = c.small_disk {
+        // Only there if a disk-full scenario stopped half-way.
+        let _ = c.free_disk(i);
+    }
     for i in 0..c.nodes.len() {
         if c.topology.has_namespaces() {
             c.topology.heal(i)?;

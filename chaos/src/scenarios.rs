@@ -26,10 +26,11 @@ pub enum Scenario {
     ProviderCut,
     Provider429,
     Partition,
+    AuditDiskFull,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Kill,
         Scenario::Pause,
         Scenario::Rolling,
@@ -38,6 +39,7 @@ impl Scenario {
         Scenario::ProviderCut,
         Scenario::Provider429,
         Scenario::Partition,
+        Scenario::AuditDiskFull,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Scenario {
             Scenario::ProviderCut => "provider-cut-streams",
             Scenario::Provider429 => "provider-429-storm",
             Scenario::Partition => "partition-one-node",
+            Scenario::AuditDiskFull => "audit-disk-full",
         }
     }
 
@@ -68,6 +71,7 @@ impl Scenario {
             Scenario::ProviderCut => provider(c, p, "cut-after=3").await,
             Scenario::Provider429 => provider(c, p, "status=429;retry-after=2").await,
             Scenario::Partition => partition(c, p).await,
+            Scenario::AuditDiskFull => audit_disk_full(c, p).await,
         }
     }
 }
@@ -277,4 +281,29 @@ async fn partition(c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Du
         ("quotas moved", moved + detect),
         ("rejoin", rejoin),
     ])
+}
+
+/// Fills the disk under one node's audit log: the node must stop taking calls (its
+/// `/readyz` turns 503, so HAProxy sends them elsewhere) while keeping every record it
+/// owes, and write them all once there is room again.
+async fn audit_disk_full(c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Duration)>> {
+    let Some(victim) = c.small_disk else {
+        bail!("skipped: no small disk could be mounted");
+    };
+    tokio::time::sleep(p.hold).await;
+    c.fill_disk(victim)?;
+    let unready = poll(
+        DETECT_LIMIT,
+        "the node with a full disk reports unready",
+        || async { !c.ready(victim).await },
+    )
+    .await;
+    tokio::time::sleep(p.hold).await;
+    c.free_disk(victim)?;
+    let unready = unready?;
+    let freed = Instant::now();
+    c.wait_ready(victim, Duration::from_secs(20)).await?;
+    let ready = freed.elapsed();
+    tokio::time::sleep(p.hold).await;
+    Ok(vec![("unready after", unready), ("ready again", ready)])
 }

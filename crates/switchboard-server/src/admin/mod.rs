@@ -86,15 +86,7 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/healthz" => reply(StatusCode::OK, r#"{"status":"ok"}"#),
-        "/readyz"
-            if ready.get() && crate::membership::has_majority(&gw) && gw.owners.is_reconciled() =>
-        {
-            reply(StatusCode::OK, r#"{"status":"ready"}"#)
-        }
-        "/readyz" if ready.get() => {
-            reply(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"joining"}"#)
-        }
-        "/readyz" => reply(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#),
+        "/readyz" => readiness(&gw, &ready),
         _ if gw.config.admin.key.is_none() => reply(
             StatusCode::FORBIDDEN,
             r#"{"error":{"message":"the admin API is disabled: set SWITCHBOARD_ADMIN_KEY","type":"permission_error"}}"#,
@@ -104,6 +96,22 @@ async fn handle(
             r#"{"error":{"message":"missing or wrong admin key","type":"authentication_error"}}"#,
         ),
         _ => route(&gw, req).await,
+    }
+}
+
+/// Whether a load balancer should send this node calls: not while it drains, not before
+/// it sees a majority and has reconciled its journal, and not while its audit log cannot
+/// be written (a full or failing disk), since every call must end up in it.
+fn readiness(gw: &Gateway, ready: &Readiness) -> Response<Full<Bytes>> {
+    let unavailable = |body| reply(StatusCode::SERVICE_UNAVAILABLE, body);
+    if !ready.get() {
+        unavailable(r#"{"status":"draining"}"#)
+    } else if !crate::membership::has_majority(gw) || !gw.owners.is_reconciled() {
+        unavailable(r#"{"status":"joining"}"#)
+    } else if !gw.audit.healthy() {
+        unavailable(r#"{"status":"audit log unavailable"}"#)
+    } else {
+        reply(StatusCode::OK, r#"{"status":"ready"}"#)
     }
 }
 
