@@ -11,8 +11,6 @@ use crate::cluster::Cluster;
 #[derive(Debug, Default)]
 pub struct Findings {
     pub broken: Vec<String>,
-    /// Per tenant: (owner's book, audit sum, limit), in nano-dollars.
-    pub books: BTreeMap<String, (i64, i64, i64)>,
 }
 
 /// Money spent per tenant in every node's audit log; a broken chain is a finding.
@@ -73,8 +71,18 @@ pub async fn check(cluster: &Cluster) -> Result<Findings> {
         }
     }
     let sums = audit_sums(cluster, &mut findings);
-    for (tenant, (spent, limit)) in books {
-        let audited = sums.get(&tenant).copied().unwrap_or(0);
+    compare(&books, &sums, &mut findings);
+    Ok(findings)
+}
+
+/// Each owner's book (spent, limit) against the audit logs' sum for its tenant.
+fn compare(
+    books: &BTreeMap<String, (i64, i64)>,
+    sums: &BTreeMap<String, i64>,
+    findings: &mut Findings,
+) {
+    for (tenant, &(spent, limit)) in books {
+        let audited = sums.get(tenant).copied().unwrap_or(0);
         if spent != audited {
             findings.broken.push(format!(
                 "{tenant}: the owner's book says {spent} spent, the audit logs {audited}"
@@ -85,14 +93,53 @@ pub async fn check(cluster: &Cluster) -> Result<Findings> {
                 "{tenant}: over its limit: book {spent}, audit {audited}, limit {limit}"
             ));
         }
-        findings.books.insert(tenant, (spent, audited, limit));
     }
-    for (tenant, audited) in &sums {
-        if *audited > 0 && !findings.books.contains_key(tenant) {
+    for (tenant, audited) in sums {
+        if *audited > 0 && !books.contains_key(tenant) {
             findings.broken.push(format!(
                 "{tenant}: {audited} audited but no owner holds its book"
             ));
         }
     }
-    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(books: &[(&str, i64, i64)], sums: &[(&str, i64)]) -> Vec<String> {
+        let books = books
+            .iter()
+            .map(|(t, s, l)| (t.to_string(), (*s, *l)))
+            .collect();
+        let sums = sums.iter().map(|(t, s)| (t.to_string(), *s)).collect();
+        let mut findings = Findings::default();
+        compare(&books, &sums, &mut findings);
+        findings.broken
+    }
+
+    #[test]
+    fn books_equal_to_the_audits_and_within_limits_hold() {
+        assert!(run(&[("a", 30, 40), ("b", 0, 10)], &[("a", 30)]).is_empty());
+    }
+
+    #[test]
+    fn a_book_that_disagrees_with_the_audits_is_broken() {
+        let broken = run(&[("a", 30, 40)], &[("a", 20)]);
+        assert_eq!(broken.len(), 1);
+        assert!(broken[0].contains("book says 30"), "{broken:?}");
+    }
+
+    #[test]
+    fn spend_past_the_limit_is_broken_even_when_the_books_agree() {
+        let broken = run(&[("a", 50, 40)], &[("a", 50)]);
+        assert_eq!(broken, ["a: over its limit: book 50, audit 50, limit 40"]);
+    }
+
+    #[test]
+    fn audited_spend_no_owner_accounts_for_is_broken() {
+        let broken = run(&[], &[("ghost", 5)]);
+        assert_eq!(broken.len(), 1);
+        assert!(broken[0].contains("no owner"), "{broken:?}");
+    }
 }
