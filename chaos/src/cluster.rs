@@ -306,8 +306,8 @@ impl Cluster {
         use std::io::Write as _;
         let mut f = std::fs::File::create(filler(&self.nodes[i].dir))?;
         let chunk = vec![0u8; 64 * 1024];
-        // Bounded: the disk is 16 MiB.
-        for _ in 0..1024 {
+        // Bounded: the disk is 128 MiB.
+        for _ in 0..2048 {
             if f.write_all(&chunk).is_err() {
                 break;
             }
@@ -385,14 +385,14 @@ fn filler(node_dir: &Path) -> PathBuf {
     audit_dir(node_dir).join("filler")
 }
 
-/// Mounts a 16 MiB tmpfs as the node's audit directory; false where that is not allowed.
+/// Mounts a 128 MiB tmpfs as the node's audit directory; false where that is not allowed.
 fn mount_small_disk(node_dir: &Path) -> bool {
     let dir = audit_dir(node_dir);
     if std::fs::create_dir_all(&dir).is_err() {
         return false;
     }
     Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=16m", "chaos-audit"])
+        .args(["-t", "tmpfs", "-o", "size=128m", "chaos-audit"])
         .arg(&dir)
         .stderr(Stdio::null())
         .status()

@@ -63,14 +63,14 @@ impl Scenario {
 
     pub async fn run(self, c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Duration)>> {
         match self {
-            Scenario::Kill => kill_restart(c, p).await,
-            Scenario::Pause => pause_resume(c, p).await,
+            Scenario::Kill => lose_owner(c, p, Loss::Kill).await,
+            Scenario::Pause => lose_owner(c, p, Loss::Pause).await,
             Scenario::Rolling => rolling_restart(c).await,
             Scenario::Provider503 => provider(c, p, "status=503").await,
             Scenario::ProviderHang => provider(c, p, "hang").await,
             Scenario::ProviderCut => provider(c, p, "cut-after=3").await,
             Scenario::Provider429 => provider(c, p, "status=429;retry-after=2").await,
-            Scenario::Partition => partition(c, p).await,
+            Scenario::Partition => lose_owner(c, p, Loss::Cut).await,
             Scenario::AuditDiskFull => audit_disk_full(c, p).await,
         }
     }
@@ -134,47 +134,53 @@ fn others(c: &Cluster, i: usize) -> Vec<usize> {
     (0..c.nodes.len()).filter(|j| *j != i).collect()
 }
 
-async fn kill_restart(c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Duration)>> {
-    tokio::time::sleep(p.hold).await;
-    let victim = owner_of_steady(c).await?;
-    let quotas = owned_by(c, victim).await?;
-    let survivors = others(c, victim);
-    c.kill(victim)?;
-    let detect = c.wait_live(&survivors, 2, DETECT_LIMIT).await?;
-    let moved = moved(c, &survivors, &quotas).await?;
-    tokio::time::sleep(p.hold).await;
-    let restarted = Instant::now();
-    c.spawn(victim)?;
-    c.wait_ready(victim, Duration::from_secs(30)).await?;
-    c.wait_live_everywhere(3, DETECT_LIMIT).await?;
-    let rejoin = restarted.elapsed();
-    tokio::time::sleep(p.hold).await;
-    Ok(vec![
-        ("detect", detect),
-        ("quotas moved", moved + detect),
-        ("rejoin", rejoin),
-    ])
+/// How the owner of the steady tenant's budget is lost, and brought back.
+#[derive(Debug, Clone, Copy)]
+enum Loss {
+    /// SIGKILL, then a restart on the same data directory.
+    Kill,
+    /// SIGSTOP past the failure detector's timeout, then SIGCONT.
+    Pause,
+    /// Its link cut, then restored.
+    Cut,
 }
 
-async fn pause_resume(c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Duration)>> {
+/// Loses the owner under load: the others must declare it down and take its quotas over;
+/// then it comes back and must rejoin.
+async fn lose_owner(
+    c: &mut Cluster,
+    p: &Profile,
+    loss: Loss,
+) -> Result<Vec<(&'static str, Duration)>> {
+    if matches!(loss, Loss::Cut) && !c.topology.has_namespaces() {
+        bail!("skipped: no network namespaces here");
+    }
     tokio::time::sleep(p.hold).await;
     let victim = owner_of_steady(c).await?;
     let quotas = owned_by(c, victim).await?;
     let survivors = others(c, victim);
-    c.signal(victim, "-STOP")?;
+    match loss {
+        Loss::Kill => c.kill(victim)?,
+        Loss::Pause => c.signal(victim, "-STOP")?,
+        Loss::Cut => c.topology.cut(victim)?,
+    }
     let detect = c.wait_live(&survivors, 2, DETECT_LIMIT).await;
     let moved = match &detect {
         Ok(_) => moved(c, &survivors, &quotas).await,
         Err(_) => Ok(Duration::ZERO),
     };
     tokio::time::sleep(p.hold).await;
-    // Resume whatever happened above, so the cluster is whole again for the checks.
-    c.signal(victim, "-CONT")?;
+    // Bring it back whatever happened above, so the cluster is whole for the checks.
+    match loss {
+        Loss::Kill => c.spawn(victim)?,
+        Loss::Pause => c.signal(victim, "-CONT")?,
+        Loss::Cut => c.topology.heal(victim)?,
+    }
     let (detect, moved) = (detect?, moved?);
-    let resumed = Instant::now();
-    c.wait_live_everywhere(3, DETECT_LIMIT).await?;
-    c.wait_ready(victim, DETECT_LIMIT).await?;
-    let rejoin = resumed.elapsed();
+    let back = Instant::now();
+    c.wait_ready(victim, Duration::from_secs(30)).await?;
+    c.wait_live_everywhere(3, Duration::from_secs(20)).await?;
+    let rejoin = back.elapsed();
     tokio::time::sleep(p.hold).await;
     Ok(vec![
         ("detect", detect),
@@ -251,35 +257,6 @@ async fn provider(
         ("open everywhere", spread),
         ("closed again", recovered),
         ("fault lasted", repaired.duration_since(broken)),
-    ])
-}
-
-async fn partition(c: &mut Cluster, p: &Profile) -> Result<Vec<(&'static str, Duration)>> {
-    if !c.topology.has_namespaces() {
-        bail!("skipped: no network namespaces here");
-    }
-    tokio::time::sleep(p.hold).await;
-    let victim = owner_of_steady(c).await?;
-    let quotas = owned_by(c, victim).await?;
-    let survivors = others(c, victim);
-    c.topology.cut(victim)?;
-    let detect = c.wait_live(&survivors, 2, DETECT_LIMIT).await;
-    let moved = match &detect {
-        Ok(_) => moved(c, &survivors, &quotas).await,
-        Err(_) => Ok(Duration::ZERO),
-    };
-    tokio::time::sleep(p.hold).await;
-    c.topology.heal(victim)?;
-    let (detect, moved) = (detect?, moved?);
-    let healed = Instant::now();
-    c.wait_live_everywhere(3, Duration::from_secs(20)).await?;
-    c.wait_ready(victim, DETECT_LIMIT).await?;
-    let rejoin = healed.elapsed();
-    tokio::time::sleep(p.hold).await;
-    Ok(vec![
-        ("detect", detect),
-        ("quotas moved", moved + detect),
-        ("rejoin", rejoin),
     ])
 }
 
