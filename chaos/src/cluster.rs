@@ -473,6 +473,7 @@ listen = "{client}"
 data_dir = "{data}"
 node_name = "{name}"
 shutdown_grace = "5s"
+drain_delay = "1500ms"
 
 [admin]
 listen = "{admin}"

@@ -27,6 +27,12 @@ pub struct ServerConfig {
     /// On SIGTERM, how long in-flight requests and streams may run before being cut.
     #[serde(deserialize_with = "duration::de")]
     pub shutdown_grace: Duration,
+    /// On SIGTERM, how long the node keeps serving new calls after `/readyz` turns 503,
+    /// before its listener closes: long enough for a load balancer's health checks to
+    /// take it out of rotation (HAProxy: `inter` x `fall`), so no call is sent to a
+    /// closing connection. Zero: close at once.
+    #[serde(deserialize_with = "duration::de")]
+    pub drain_delay: Duration,
     /// This node's own data: audit segments, admin state. Relative to the working
     /// directory.
     pub data_dir: std::path::PathBuf,
@@ -46,6 +52,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             shutdown_grace: Duration::from_secs(30),
+            drain_delay: Duration::ZERO,
             data_dir: std::path::PathBuf::from("data"),
             node_name: "node-1".to_owned(),
             routing_seed: None,

@@ -124,12 +124,15 @@ impl RunningServer {
         })
     }
 
-    /// Graceful shutdown: readiness turns false, the listener stops accepting, in-flight
+    /// Graceful shutdown: readiness turns false, calls are still taken for
+    /// `server.drain_delay`, then the listener stops accepting, in-flight
     /// requests and streams finish (up to `server.shutdown_grace`), then it returns. The
     /// admin listener stays up until the drain is over, so a load balancer keeps seeing
     /// `/readyz` answer 503 rather than a refused connection.
     pub async fn shutdown(self) {
         self.ready.set(false);
+        // Still serving, and still in the cluster, while the load balancer notices.
+        tokio::time::sleep(self.gateway.config.server.drain_delay).await;
         // Leave the cluster first: peers stop counting on this node (and move its
         // quotas) while its in-flight calls finish.
         if let Some(cluster) = &self.gateway.cluster {

@@ -116,6 +116,44 @@ async fn shutdown_lets_an_in_flight_stream_finish_and_refuses_new_connections() 
 }
 
 #[tokio::test]
+async fn during_the_drain_delay_readiness_is_down_but_new_calls_are_still_served() {
+    let h = Harness::builder()
+        .configure(|c| c.server.drain_delay = Duration::from_secs(30))
+        .start()
+        .await;
+    let chat_url = format!("http://{}/v1/chat/completions", h.gateway.addr);
+    let ready_url = h.admin_url("/readyz");
+    let Harness {
+        gateway,
+        mock,
+        client,
+        ..
+    } = h;
+    let shutdown = tokio::spawn(gateway.shutdown());
+    let mut ready = 200;
+    for _ in 0..200 {
+        let get = client::request("GET", &ready_url, &[], Default::default());
+        ready = client::send(&client, get).await.status.as_u16();
+        if ready == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(ready, 503, "readiness drops as soon as the drain begins");
+    let body =
+        json!({"model": "gpt", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]});
+    let call = client::request("POST", &chat_url, &BEARER, body.to_string().into());
+    assert_eq!(
+        client::send(&client, call).await.status,
+        200,
+        "a call a load balancer still sends during the delay is served, not refused"
+    );
+    assert!(!shutdown.is_finished());
+    shutdown.abort();
+    drop(mock);
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_but_a_slow_stream_is_not() {
     let h = Harness::builder()
         .configure(|c| c.server.idle_timeout = Duration::from_millis(300))
