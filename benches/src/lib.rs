@@ -10,5 +10,11 @@
 //!
 //! Speed is measured here, never asserted by tests. [`fixture`] builds a real gateway
 //! (config, catalog, keys, ledger, audit log in a temp dir) shared by the benchmarks.
+//!
+//! The side-by-side load harness (`benches/run`) drives real processes instead: mock-llm
+//! directly, `bare-proxy` (the floor: a pooled hyper passthrough), one Switchboard node,
+//! the three-node cluster behind HAProxy and LiteLLM, with the same constant-rate loads
+//! from `loadgen`, whose engine is [`load`].
 
 pub mod fixture;
+pub mod load;
