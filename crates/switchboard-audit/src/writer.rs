@@ -56,6 +56,8 @@ pub(crate) enum AuditMsg {
     Append(Box<Pending>),
     /// Commit the buffer (cast by the actor to itself).
     Flush,
+    /// Bring `HEAD` up to date if commits left it behind (sent by a timer).
+    HeadDue,
     /// Commit after a failure (sent by the backoff timer).
     Retry,
     /// Answer once everything accepted before it is durable.
@@ -91,6 +93,9 @@ pub(crate) struct WriterState {
     segment: Option<Segment>,
     buffer: VecDeque<Box<Pending>>,
     head_dirty: bool,
+    /// When `HEAD` was last rewritten, and whether a `HeadDue` is on its way.
+    head_written: Option<Instant>,
+    head_due_pending: bool,
     flush_scheduled: bool,
     retry_pending: bool,
     /// The current backoff while commits fail.
@@ -126,6 +131,8 @@ impl Actor for AuditWriterActor {
             segment: None,
             buffer: VecDeque::new(),
             head_dirty: false,
+            head_written: None,
+            head_due_pending: false,
             flush_scheduled: false,
             retry_pending: false,
             failing: None,
@@ -169,10 +176,20 @@ impl Actor for AuditWriterActor {
                 state.retry_pending = false;
                 state.commit(&myself).await;
             }
-            AuditMsg::Barrier(tx) => state.barriers.push((state.accepted, tx)),
+            AuditMsg::HeadDue => {
+                state.head_due_pending = false;
+                if state.failing.is_none() {
+                    state.commit(&myself).await;
+                }
+            }
+            AuditMsg::Barrier(tx) => {
+                state.barriers.push((state.accepted, tx));
+                state.catch_up_head(&myself).await;
+            }
             AuditMsg::Shutdown(tx) => {
                 state.closing = true;
                 state.shutdown = Some((state.accepted, tx));
+                state.catch_up_head(&myself).await;
             }
         }
         state.settle_barriers(&myself);
@@ -198,6 +215,14 @@ impl Actor for AuditWriterActor {
 }
 
 impl WriterState {
+    /// A barrier or the shutdown waits for `HEAD`: if only `HEAD` is behind (nothing
+    /// buffered, no failure being retried), rewrite it now rather than at the next tick.
+    async fn catch_up_head(&mut self, myself: &ActorRef<AuditMsg>) {
+        if self.head_dirty && self.buffer.is_empty() && self.failing.is_none() {
+            self.commit(myself).await;
+        }
+    }
+
     fn schedule_flush(&mut self, myself: &ActorRef<AuditMsg>) {
         if self.failing.is_none() && !self.flush_scheduled {
             self.flush_scheduled = true;

@@ -145,3 +145,35 @@ async fn a_failed_head_update_still_acknowledges_durable_records_and_is_retried(
     assert_eq!(verify(dir.path()).unwrap().last_hash, a.hash);
     log.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn while_records_stream_in_head_is_rewritten_once_per_interval_and_is_current_after_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.head_interval = Duration::from_secs(3600);
+    let (log, _ctl, mut events) = start_controlled(cfg).await;
+    // One at a time: every record is its own group commit.
+    for i in 0..20 {
+        log.append(record("acme", i, 200, 1)).await.unwrap();
+    }
+    let (mut writes, mut heads) = (0, 0);
+    while let Ok(e) = events.try_recv() {
+        match e {
+            Event::Written(_) => writes += 1,
+            Event::Head => heads += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(writes, 20);
+    assert_eq!(
+        heads, 1,
+        "only the first commit rewrote HEAD, the rest were within the interval"
+    );
+    log.flush().await.unwrap();
+    assert_eq!(
+        verify(dir.path()).unwrap().records,
+        20,
+        "flush waits for HEAD to catch up, so the chain verifies to its end"
+    );
+    log.shutdown().await.unwrap();
+}

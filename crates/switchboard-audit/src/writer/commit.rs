@@ -101,6 +101,14 @@ impl WriterState {
                 .last()
                 .map_or_else(|| self.last_hash.clone(), |a| a.hash.clone()),
         };
+        // HEAD only when it is due, or someone waits for it; otherwise it catches up
+        // at the next due commit or tick.
+        let write_head = self
+            .head_written
+            .is_none_or(|t| t.elapsed() >= self.config.head_interval)
+            || batch.appended.is_empty()
+            || !self.barriers.is_empty()
+            || self.shutdown.is_some();
         let sink = Arc::clone(&self.sink);
         let (segment, bytes) = (batch.segment, batch.bytes);
         let len = bytes.len() as u64;
@@ -109,7 +117,11 @@ impl WriterState {
             if !bytes.is_empty() {
                 sink.append(segment, &bytes)?;
             }
-            Ok::<_, std::io::Error>(sink.write_head(&head))
+            Ok::<_, std::io::Error>(if write_head {
+                sink.write_head(&head)
+            } else {
+                Ok(())
+            })
         })
         .await;
         let outcome = match joined {
@@ -147,7 +159,16 @@ impl WriterState {
         }
         match head_result {
             Ok(()) => {
-                self.head_dirty = false;
+                if write_head {
+                    self.head_dirty = false;
+                    self.head_written = Some(Instant::now());
+                } else {
+                    self.head_dirty = true;
+                    if !self.head_due_pending {
+                        self.head_due_pending = true;
+                        myself.send_after(self.config.head_interval, || AuditMsg::HeadDue);
+                    }
+                }
                 if self.failing.take().is_some() {
                     tracing::info!(seq = self.last_seq, "audit log writes recovered");
                 }

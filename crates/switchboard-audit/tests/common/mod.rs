@@ -61,6 +61,8 @@ pub enum Event {
     Failed,
     /// An append went through to the files, with this many records.
     Written(usize),
+    /// `HEAD` was rewritten.
+    Head,
 }
 
 /// The test's remote control for a [`TestSink`].
@@ -141,6 +143,7 @@ impl<S: SegmentSink> SegmentSink for TestSink<S> {
                 "injected: read-only",
             ));
         }
+        let _ = self.ctl.events.send(Event::Head);
         self.inner.write_head(head)
     }
 }
