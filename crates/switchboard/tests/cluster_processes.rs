@@ -422,21 +422,14 @@ async fn one_budget_holds_exactly_across_three_processes() {
     assert_eq!(ok, 5, "five calls in the whole cluster: {statuses:?}");
     assert_eq!(mock.calls_for_model("mock-metered"), 5);
 
-    let quota = "tenant:shared/money/total";
-    let mut owner_spent = None;
-    for n in &nodes {
-        if let Some(q) = quota_view(&net, n, quota).await
-            && q["role"] == "owner"
-        {
-            owner_spent = q["spent"].as_i64();
-        }
-    }
-    assert_eq!(owner_spent, Some(50_000));
-    for n in &mut nodes {
-        terminate(n);
-    }
-    let total: i64 = nodes.iter().map(|n| audited(&n.dir, "shared")).sum();
-    assert_eq!(total, 50_000, "the owner's book equals the audit logs");
+    settle_and_compare(
+        &net,
+        &mut nodes,
+        "tenant:shared/money/total",
+        "shared",
+        50_000,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
