@@ -2,9 +2,10 @@
 //!
 //! # Group commit
 //!
-//! `Append` messages land in a buffer. The first one casts the actor a `Flush`, which
-//! queues behind every `Append` already in the mailbox; when it arrives, all buffered
-//! records go out in one write and one `sync_data`, then `HEAD` is rewritten, then every
+//! `Append` messages land in a buffer. The first one schedules a `Flush` for
+//! `commit_delay` later (or casts it at once when the delay is zero, where it queues
+//! behind every `Append` already in the mailbox); when it arrives, all buffered records
+//! go out in one write and one `sync_data`, `HEAD` is rewritten when due, then every
 //! waiter is answered. While that commit runs, new `Append`s pile up in the mailbox and
 //! become the next batch, so the number of fsyncs follows the disk's speed, not the
 //! request rate. A buffer that reaches `max_batch` is committed at once.
@@ -163,7 +164,7 @@ impl Actor for AuditWriterActor {
                 if state.buffer.len() >= state.config.max_batch && state.failing.is_none() {
                     state.commit(&myself).await;
                 } else {
-                    state.schedule_flush(&myself);
+                    state.schedule_flush(&myself, state.config.commit_delay);
                 }
             }
             AuditMsg::Flush => {
@@ -184,12 +185,12 @@ impl Actor for AuditWriterActor {
             }
             AuditMsg::Barrier(tx) => {
                 state.barriers.push((state.accepted, tx));
-                state.catch_up_head(&myself).await;
+                state.commit_now(&myself).await;
             }
             AuditMsg::Shutdown(tx) => {
                 state.closing = true;
                 state.shutdown = Some((state.accepted, tx));
-                state.catch_up_head(&myself).await;
+                state.commit_now(&myself).await;
             }
         }
         state.settle_barriers(&myself);
@@ -215,18 +216,26 @@ impl Actor for AuditWriterActor {
 }
 
 impl WriterState {
-    /// A barrier or the shutdown waits for `HEAD`: if only `HEAD` is behind (nothing
-    /// buffered, no failure being retried), rewrite it now rather than at the next tick.
-    async fn catch_up_head(&mut self, myself: &ActorRef<AuditMsg>) {
-        if self.head_dirty && self.buffer.is_empty() && self.failing.is_none() {
+    /// A barrier or the shutdown waits for what is buffered and for `HEAD`: commit now
+    /// rather than after the commit delay or at the next tick (unless a failed commit is
+    /// being retried: the retry covers it).
+    async fn commit_now(&mut self, myself: &ActorRef<AuditMsg>) {
+        if (self.head_dirty || !self.buffer.is_empty()) && self.failing.is_none() {
             self.commit(myself).await;
         }
     }
 
-    fn schedule_flush(&mut self, myself: &ActorRef<AuditMsg>) {
+    /// Makes sure a `Flush` is on its way, `delay` from now at the latest.
+    fn schedule_flush(&mut self, myself: &ActorRef<AuditMsg>, delay: Duration) {
         if self.failing.is_none() && !self.flush_scheduled {
             self.flush_scheduled = true;
-            let _ = myself.cast(AuditMsg::Flush);
+            if delay.is_zero() {
+                let _ = myself.cast(AuditMsg::Flush);
+            } else {
+                // A timer task per batch, not per record: later appends find the flush
+                // already scheduled.
+                myself.send_after(delay, || AuditMsg::Flush);
+            }
         }
     }
 

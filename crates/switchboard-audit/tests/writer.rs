@@ -338,3 +338,39 @@ async fn dropping_every_handle_commits_and_releases_the_directory() {
     assert_eq!(log.recovery().last_seq, 1);
     log.shutdown().await.unwrap();
 }
+
+/// With a commit delay, records that arrive one after another within it wait for each
+/// other and go out in one commit (one fsync instead of one per record); a flush (a
+/// barrier, as at shutdown) commits at once instead of waiting the delay out.
+#[tokio::test(flavor = "current_thread")]
+async fn records_within_the_commit_delay_share_one_commit_and_a_flush_does_not_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.commit_delay = Duration::from_secs(3600);
+    let log = start(cfg).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..5u64 {
+        let l = log.clone();
+        tasks.push(tokio::spawn(async move {
+            l.append(record("acme", i, 200, 1)).await
+        }));
+        // Let the writer take this record (and, were there no delay, commit it) before
+        // the next one arrives.
+        while log.backlog() < i as usize + 1 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(log.commits(), 0, "nothing commits before the delay is up");
+    tokio::time::timeout(Duration::from_secs(30), log.flush())
+        .await
+        .expect("a flush commits at once, not after the hour-long delay")
+        .unwrap();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(log.commits(), 1, "five records, one commit");
+    assert_eq!(verify(dir.path()).unwrap().records, 5);
+}

@@ -18,6 +18,11 @@ pub struct AuditSettings {
     /// Records accepted but not yet on disk; beyond it new requests get 503 rather than
     /// going unaudited.
     pub capacity: usize,
+    /// How long a batch's first record waits for more before the group commit's fsync.
+    /// Appends are off the response path: no caller waits for it, but a crash can lose
+    /// up to this much of the newest records. Default 5 ms; `0s` commits at once.
+    #[serde(deserialize_with = "duration::de")]
+    pub commit_delay: Duration,
 }
 
 impl Default for AuditSettings {
@@ -27,6 +32,7 @@ impl Default for AuditSettings {
             max_segment_bytes: 64 * 1024 * 1024,
             max_segment_age: Duration::from_secs(3600),
             capacity: 8192,
+            commit_delay: Duration::from_millis(5),
         }
     }
 }

@@ -70,21 +70,51 @@ impl SseParser {
                 return None;
             };
             self.after_cr = self.buf[end] == b'\r';
-            let line = self.buf.split_to(end + 1);
-            let line = &line[..end];
-            if line.is_empty() {
+            if end == 0 {
+                self.buf.advance(1);
                 if let Some(event) = self.dispatch() {
                     return Some(Ok(event));
                 }
                 continue;
             }
-            if let Err(e) = self.field(line) {
+            // The line is read in place and then skipped (`advance` only moves the start
+            // of the buffer; `split_to` would make it shared and refcounted, per line).
+            let read = Fields {
+                event: &mut self.event,
+                data: &mut self.data,
+                has_data: &mut self.has_data,
+            }
+            .read(&self.buf[..end]);
+            self.buf.advance(end + 1);
+            if let Err(e) = read {
                 return Some(Err(e));
             }
         }
     }
 
-    fn field(&mut self, line: &[u8]) -> Result<(), SseError> {
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        if !self.has_data {
+            self.event = None;
+            return None;
+        }
+        self.has_data = false;
+        Some(SseEvent {
+            event: self.event.take(),
+            data: std::mem::take(&mut self.data),
+        })
+    }
+}
+
+/// The fields of the event being assembled, borrowed apart from the buffer a line is read
+/// from.
+struct Fields<'a> {
+    event: &'a mut Option<String>,
+    data: &'a mut String,
+    has_data: &'a mut bool,
+}
+
+impl Fields<'_> {
+    fn read(self, line: &[u8]) -> Result<(), SseError> {
         if line[0] == b':' {
             return Ok(());
         }
@@ -98,32 +128,20 @@ impl SseParser {
         let value = std::str::from_utf8(value).map_err(|_| SseError::NotUtf8)?;
         match name {
             b"data" => {
-                if self.has_data {
+                if *self.has_data {
                     self.data.push('\n');
                 }
                 self.data.push_str(value);
-                self.has_data = true;
+                *self.has_data = true;
                 if self.data.len() > MAX_EVENT_BYTES {
                     return Err(SseError::TooLarge);
                 }
             }
-            b"event" => self.event = Some(value.to_owned()),
+            b"event" => *self.event = Some(value.to_owned()),
             // `id` and `retry` steer browser reconnection; no LLM API relies on them.
             _ => {}
         }
         Ok(())
-    }
-
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        if !self.has_data {
-            self.event = None;
-            return None;
-        }
-        self.has_data = false;
-        Some(SseEvent {
-            event: self.event.take(),
-            data: std::mem::take(&mut self.data),
-        })
     }
 }
 

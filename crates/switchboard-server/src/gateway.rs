@@ -66,6 +66,7 @@ impl Gateway {
         audit_config.max_segment_bytes = config.audit.max_segment_bytes;
         audit_config.max_segment_age = config.audit.max_segment_age;
         audit_config.capacity = config.audit.capacity;
+        audit_config.commit_delay = config.audit.commit_delay;
         let audit = switchboard_audit::start(audit_config)
             .await
             .map_err(|e| StartError::Data(e.to_string()))?;

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ractor::ActorRef;
 
@@ -174,7 +174,8 @@ impl WriterState {
                 }
                 self.shared.healthy.store(true, Ordering::Relaxed);
                 if !self.buffer.is_empty() {
-                    self.schedule_flush(myself);
+                    // These records already waited out a commit: no further delay.
+                    self.schedule_flush(myself, Duration::ZERO);
                 }
             }
             Err(e) => {

@@ -69,7 +69,11 @@ pub struct SseRelay {
     transform: Box<dyn StreamTransform>,
     out: BytesMut,
     idle_timeout: Duration,
+    /// Fires at the earliest moment the stream can have been idle too long; only then is
+    /// it checked against `last_frame` and re-armed (resetting a timer on every frame
+    /// costs more than the frame's parsing).
     idle: Pin<Box<Sleep>>,
+    last_frame: Instant,
     deadline: Pin<Box<Sleep>>,
     done: bool,
     sink: Option<OutcomeSink>,
@@ -93,6 +97,7 @@ impl SseRelay {
             out: BytesMut::with_capacity(1024),
             idle_timeout: timeouts.idle,
             idle: Box::pin(tokio::time::sleep(timeouts.idle)),
+            last_frame: Instant::now(),
             deadline: Box::pin(tokio::time::sleep_until(timeouts.deadline)),
             done: false,
             sink: None,
@@ -147,11 +152,10 @@ impl SseRelay {
                     if let Err(why) = self.drain_events() {
                         return Poll::Ready(Some(self.fail(why, false)));
                     }
+                    self.last_frame = Instant::now();
                     if !self.out.is_empty() {
-                        self.reset_idle();
                         return Poll::Ready(Some(self.out.split().freeze()));
                     }
-                    self.reset_idle();
                 }
                 Poll::Ready(Some(Err(e))) => {
                     return Poll::Ready(Some(
@@ -160,7 +164,7 @@ impl SseRelay {
                 }
                 Poll::Ready(None) => return Poll::Ready(Some(self.end_of_upstream())),
                 Poll::Pending => {
-                    if self.idle.as_mut().poll(cx).is_ready() {
+                    if self.idle_expired(cx) {
                         let why = format!("the provider sent nothing for {:?}", self.idle_timeout);
                         return Poll::Ready(Some(self.fail(why, true)));
                     }
@@ -175,9 +179,17 @@ impl SseRelay {
         }
     }
 
-    fn reset_idle(&mut self) {
-        let next = Instant::now() + self.idle_timeout;
-        self.idle.as_mut().reset(next);
+    /// Whether the upstream has been silent for the idle timeout; otherwise the timer is
+    /// left armed (and this task registered) for the earliest moment it could be.
+    fn idle_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.idle.as_mut().poll(cx).is_ready() {
+            let due = self.last_frame + self.idle_timeout;
+            if Instant::now() >= due {
+                return true;
+            }
+            self.idle.as_mut().reset(due);
+        }
+        false
     }
 
     /// Runs every complete event through the transform.
