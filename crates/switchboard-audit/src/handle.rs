@@ -9,6 +9,7 @@
 //! is dropped. A slot dropped unused releases its permit at once.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -205,6 +206,16 @@ impl AuditSlot {
     /// Sends the record to the writer and resolves once it is durable. The writer sets
     /// `seq`, `prev` and `node`.
     pub async fn append(self, record: AuditRecord) -> Result<Appended, AuditError> {
+        self.send(record).await
+    }
+
+    /// Sends the record to the writer now, before returning, so that a [`AuditLog::flush`]
+    /// called afterwards covers it; the returned future resolves once it is durable (and
+    /// need not be awaited: the record is on its way either way).
+    pub fn send(
+        self,
+        record: AuditRecord,
+    ) -> impl Future<Output = Result<Appended, AuditError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
         let pending = Box::new(Pending {
             record,
@@ -213,10 +224,13 @@ impl AuditSlot {
         });
         let shared = &self.log.shared;
         shared.backlog.fetch_add(1, Ordering::Relaxed);
-        if self.log.actor.cast(AuditMsg::Append(pending)).is_err() {
-            shared.backlog.fetch_sub(1, Ordering::Relaxed);
-            return Err(AuditError::Closed);
-        }
-        rx.await.map_err(|_| AuditError::Closed)?
+        let sent = match self.log.actor.cast(AuditMsg::Append(pending)) {
+            Ok(()) => Ok(rx),
+            Err(_) => {
+                shared.backlog.fetch_sub(1, Ordering::Relaxed);
+                Err(AuditError::Closed)
+            }
+        };
+        async move { sent?.await.map_err(|_| AuditError::Closed)? }
     }
 }

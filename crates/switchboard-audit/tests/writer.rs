@@ -374,3 +374,19 @@ async fn records_within_the_commit_delay_share_one_commit_and_a_flush_does_not_w
     assert_eq!(log.commits(), 1, "five records, one commit");
     assert_eq!(verify(dir.path()).unwrap().records, 5);
 }
+
+/// `send` hands the record to the writer before it returns: a flush right after covers
+/// it even if nobody awaits its durability (the gateway sends a call's record when the
+/// call ends and leaves the waiting to a task; a reader that flushes then must see it).
+#[tokio::test]
+async fn a_record_sent_before_a_flush_is_covered_by_it_unawaited() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = start(config(dir.path())).await.unwrap();
+    for i in 0..50u64 {
+        drop(log.try_reserve().unwrap().send(record("acme", i, 200, 1)));
+        log.flush().await.unwrap();
+        let mut seen = 0;
+        scan(dir.path(), &Filter::default(), |_| seen += 1).unwrap();
+        assert_eq!(seen, i + 1, "record {i} durable by the flush after it");
+    }
+}

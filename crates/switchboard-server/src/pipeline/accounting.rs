@@ -206,13 +206,10 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
     }
 }
 
+/// Sends the record to the writer at once (a flush after the call ends covers it) and
+/// leaves waiting for its durability to a task.
 fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, ctx: &RequestCtx) {
-    let id = ctx.id.clone();
-    tokio::spawn(async move {
-        if let Err(e) = slot.append(record).await {
-            tracing::error!(request_id = %id, error = %e, "audit record could not be written");
-        }
-    });
+    tokio::spawn(report_failure(ctx.id.to_string(), slot.send(record)));
 }
 
 /// Records a request that ended before admission: refused by policy, or failed to parse.
@@ -244,11 +241,29 @@ pub fn record_refused(
         },
     };
     record.reason = Some(reason);
-    let audit = gw.audit.clone();
     let id = request_id.to_owned();
-    tokio::spawn(async move {
-        if let Err(e) = audit.append(record).await {
-            tracing::error!(request_id = %id, error = %e, "audit record could not be written");
+    // Sent at once when the log has room, like an admitted call's record; otherwise a
+    // task waits for room (backpressure) and sends it then.
+    match gw.audit.try_reserve() {
+        Some(slot) => {
+            tokio::spawn(report_failure(id, slot.send(record)));
         }
-    });
+        None => {
+            let audit = gw.audit.clone();
+            tokio::spawn(report_failure(
+                id,
+                async move { audit.append(record).await },
+            ));
+        }
+    }
+}
+
+/// Waits for a record to be durable, logging it if it never will be.
+async fn report_failure(
+    request_id: String,
+    durable: impl Future<Output = Result<switchboard_audit::Appended, switchboard_audit::AuditError>>,
+) {
+    if let Err(e) = durable.await {
+        tracing::error!(%request_id, error = %e, "audit record could not be written");
+    }
 }
