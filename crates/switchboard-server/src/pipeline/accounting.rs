@@ -105,11 +105,30 @@ impl Accounting {
     /// estimate stands in for the input, and `floor_output` (content events forwarded)
     /// for the output. Returns the cost.
     pub fn complete(
+        self,
+        usage: Usage,
+        floor_output: u64,
+        stream_end: Option<&str>,
+        response: Option<String>,
+    ) -> Money {
+        self.charge(usage, floor_output, stream_end, response, None)
+    }
+
+    /// Charges a call whose answer was made (and is paid for) but refused to the client,
+    /// by an output guardrail: the record carries the status and reason the client got,
+    /// not a 200.
+    pub fn complete_refused(self, usage: Usage, err: &crate::error::GatewayError) -> Money {
+        let status = err.disposition().status.as_u16();
+        self.charge(usage, 0, None, None, Some((status, err.to_string())))
+    }
+
+    fn charge(
         mut self,
         usage: Usage,
         floor_output: u64,
         stream_end: Option<&str>,
         response: Option<String>,
+        refused: Option<(u16, String)>,
     ) -> Money {
         let mut usage = usage;
         if usage.input_tokens == 0 {
@@ -129,7 +148,12 @@ impl Accounting {
         if let Some(r) = admission.reservation {
             self.gw.ledger.settle(r, &Actual::of_call(cost, usage));
         }
-        let mut record = base_record(&self.gw, &self.ctx, 200, Decision::Allowed);
+        let (status, decision) = match &refused {
+            Some((status, _)) => (*status, Decision::Blocked),
+            None => (200, Decision::Allowed),
+        };
+        let mut record = base_record(&self.gw, &self.ctx, status, decision);
+        record.reason = refused.map(|(_, reason)| reason);
         crate::metrics::usage(
             &record.model,
             record.provider.as_deref().unwrap_or(""),
