@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use switchboard_tests::{Harness, KEY_A};
+use switchboard_tests::{Harness, KEY_A, KEY_LIMITED};
 
 const OBSERVED: &str = r#"
 [models.watched]
@@ -73,7 +73,10 @@ async fn the_metrics_scrape_parses_and_its_counters_move_with_traffic() {
         4.0
     );
     assert_eq!(
-        delta("switchboard_request_duration_seconds_count", &[]),
+        delta(
+            "switchboard_request_duration_seconds_count",
+            &["status=\"2xx\""]
+        ),
         4.0
     );
     assert_eq!(delta("switchboard_overhead_seconds_count", &[]), 4.0);
@@ -95,6 +98,35 @@ async fn the_metrics_scrape_parses_and_its_counters_move_with_traffic() {
         after
             .keys()
             .any(|k| k.starts_with("switchboard_upstream_attempts_total"))
+    );
+    // A refusal is timed under its own status class, apart from the answers.
+    let refused = h
+        .post(
+            "/v1/chat/completions",
+            KEY_LIMITED,
+            json!({"model": "watched", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let refusals = parse(&h.admin("GET", "/metrics", None).await.text());
+    let four = [model[0], "status=\"4xx\""];
+    assert_eq!(
+        find(
+            &refusals,
+            "switchboard_request_duration_seconds_count",
+            &four
+        ) - find(&after, "switchboard_request_duration_seconds_count", &four),
+        1.0
+    );
+    let two = [model[0], "status=\"2xx\""];
+    assert_eq!(
+        find(
+            &refusals,
+            "switchboard_request_duration_seconds_count",
+            &two
+        ),
+        find(&after, "switchboard_request_duration_seconds_count", &two),
+        "the refusal is not timed as an answer"
     );
     let unauthorized = h.get("/metrics", &[]).await;
     assert_ne!(
