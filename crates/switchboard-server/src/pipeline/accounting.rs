@@ -230,7 +230,32 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
     }
 }
 
+/// The one debug line of a finished call (`SWITCHBOARD_LOG=debug`), written where its
+/// audit record is, so every call gets exactly one, streams included (they finish after
+/// their response head left). Ids, route, outcome and cost only: never prompt or answer
+/// text, never key material.
+fn log_finished(r: &AuditRecord) {
+    tracing::debug!(
+        request_id = %r.request_id,
+        tenant = %r.tenant,
+        endpoint = %r.endpoint,
+        model = %r.model,
+        provider = r.provider.as_deref().unwrap_or("none"),
+        status = r.status,
+        attempts = r.attempts,
+        duration_ms = r.latency_ms,
+        cost_usd = %Money(r.cost_nanos),
+        input_tokens = r.input_tokens,
+        output_tokens = r.output_tokens,
+        cache = r.cache.as_deref().unwrap_or("none"),
+        stream_end = r.stream_end.as_deref().unwrap_or("none"),
+        reason = r.reason.as_deref().unwrap_or(""),
+        "call finished"
+    );
+}
+
 fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, ctx: &RequestCtx) {
+    log_finished(&record);
     let id = ctx.id.clone();
     tokio::spawn(async move {
         if let Err(e) = slot.append(record).await {
@@ -268,6 +293,7 @@ pub fn record_refused(
         },
     };
     record.reason = Some(reason);
+    log_finished(&record);
     let audit = gw.audit.clone();
     let id = request_id.to_owned();
     tokio::spawn(async move {

@@ -160,6 +160,5 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
         // The rest of an oversized body was never read; the connection cannot be reused.
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    tracing::debug!(request_id = %id, status = d.status.as_u16(), reason = d.label, error = %err, "request failed");
     resp
 }
