@@ -254,3 +254,34 @@ async fn the_semantic_cache_embeds_through_an_http_deployment_and_its_threshold_
     assert_eq!(again.header("x-switchboard-cache"), Some("hit"));
     assert_eq!(counts(), (3, 2));
 }
+
+async fn send(h: &Harness, headers: &[(&str, &str)]) -> Answer {
+    h.post_raw("/v1/chat/completions", headers, ask().to_string().into())
+        .await
+}
+
+#[tokio::test]
+async fn no_store_serves_a_hit_but_never_stores_a_fresh_answer() {
+    let h = Harness::builder().with_toml(CACHED).start().await;
+    let no_store = [
+        ("authorization", "Bearer sk-test-acme-0001"),
+        ("x-switchboard-cache", "no-store"),
+    ];
+    let normal = [("authorization", "Bearer sk-test-acme-0001")];
+    assert_eq!(
+        send(&h, &no_store).await.header("x-switchboard-cache"),
+        Some("miss")
+    );
+    assert_eq!(
+        send(&h, &normal).await.header("x-switchboard-cache"),
+        Some("miss"),
+        "the no-store answer was not kept"
+    );
+    assert_eq!(h.mock.calls_for_model("cache-me"), 2);
+    assert_eq!(
+        send(&h, &no_store).await.header("x-switchboard-cache"),
+        Some("hit"),
+        "no-store still reads the cache"
+    );
+    assert_eq!(h.mock.calls_for_model("cache-me"), 2);
+}
