@@ -7,6 +7,7 @@
 
 use mock_provider::content::VOCABULARY;
 use serde_json::{Value, json};
+use switchboard_tests::config::CHAT_ALIASES;
 use switchboard_tests::{Answer, Harness, KEY_A};
 
 /// A key of tenant `acme` whose own guard blocks answers.
@@ -120,24 +121,53 @@ async fn a_complete_answer_is_redacted_or_blocked_naming_the_rule() {
 async fn a_streamed_answer_is_fetched_whole_checked_and_replayed_as_a_stream() {
     let h = Harness::builder().with_toml(&config()).start().await;
     let bearer = [("authorization", "Bearer sk-test-acme-0001")];
-    let mut s = h
+    // Passthrough (gpt) and translated upstreams alike are asked for the whole answer.
+    for alias in CHAT_ALIASES {
+        let mut s = h
+            .stream(
+                "/v1/chat/completions",
+                &bearer,
+                ask(alias, "tell me something", true),
+            )
+            .await;
+        assert_eq!(s.status, 200, "{alias}");
+        assert_eq!(s.headers["content-type"], "text/event-stream");
+        let text = streamed_text(&s.rest().await);
+        assert!(text.contains(REDACTED), "{alias}: {text}");
+        assert!(
+            !has_vocabulary(&text),
+            "{alias}: a word got through: {text}"
+        );
+        let last = h.mock.requests().last().unwrap().clone();
+        assert!(
+            !last.path.contains("stream"),
+            "{alias}: not a streaming route: {}",
+            last.path
+        );
+        if let Ok(sent) = serde_json::from_slice::<Value>(&last.body) {
+            assert_ne!(sent["stream"], json!(true), "{alias}: {sent}");
+        }
+    }
+    // An Anthropic client's stream, passed through to an Anthropic upstream.
+    let anthropic = [("x-api-key", KEY_A), ("anthropic-version", "2023-06-01")];
+    let events = h
         .stream(
-            "/v1/chat/completions",
-            &bearer,
-            ask("gpt", "tell me something", true),
+            "/v1/messages",
+            &anthropic,
+            ask("claude", "tell me something", true),
         )
+        .await
+        .rest()
         .await;
-    assert_eq!(s.status, 200);
-    assert_eq!(s.headers["content-type"], "text/event-stream");
-    let text = streamed_text(&s.rest().await);
-    assert!(text.contains(REDACTED), "{text}");
-    assert!(!has_vocabulary(&text), "an answer word got through: {text}");
+    let text: String = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert!(text.contains(REDACTED), "{events:?}");
+    assert!(!has_vocabulary(&text), "a word got through: {text}");
     let sent: Value = serde_json::from_slice(&h.mock.requests().last().unwrap().body).unwrap();
-    assert_eq!(
-        sent["stream"],
-        json!(false),
-        "the answer was asked for whole: {sent}"
-    );
+    assert_eq!(sent["stream"], json!(false), "{sent}");
 
     // Nothing was streamed yet when the check refuses, so the refusal is a plain 400.
     let r = h
