@@ -130,7 +130,7 @@ fn render(
         },
         Parsed::Embed(e) => Rendered::Full {
             body: match target.route.provider() {
-                Provider::Gemini => embeddings::render_gemini(e, target.batch),
+                Provider::Gemini => embeddings::render_gemini(model, e, target.batch),
                 _ => embeddings::render_openai(model, e),
             },
             tokens: 0,

@@ -193,3 +193,95 @@ async fn the_semantic_cache_serves_a_request_that_asks_the_same_thing_differentl
     assert_eq!(far.header("x-switchboard-cache"), Some("miss"));
     assert_eq!(h.mock.calls_for_model("similar-model"), 2);
 }
+
+/// The semantic cache of `by-meaning` embeds through a real embeddings deployment over
+/// HTTP: mock-llm's bag-of-words model, whose vectors are as near as prompts share words.
+const SEMANTIC_HTTP: &str = r#"
+[models.bow-embed]
+deployments = [{ provider = "mock-openai", model = "bag-of-words-embed" }]
+
+[models.by-meaning]
+deployments = [{ provider = "mock-openai", model = "meaning-model" }]
+cache = { ttl = "1m", semantic = { embedding_model = "bow-embed", threshold = 0.9 } }
+"#;
+
+#[tokio::test]
+async fn the_semantic_cache_embeds_through_an_http_deployment_and_its_threshold_decides() {
+    use mock_provider::embeddings::embedding_for;
+    let h = Harness::builder().with_toml(SEMANTIC_HTTP).start().await;
+    let asked = "What is the capital of France?";
+    let near = "What is the capital of France, please?";
+    let middle = "What is the capital of Spain?";
+    // What the threshold of 0.9 is tested against, from the mock's own vectors.
+    let v = |t: &str| embedding_for("bag-of-words-embed", t, None);
+    let cos = |a: &str, b: &str| -> f32 { v(a).iter().zip(v(b)).map(|(x, y)| x * y).sum() };
+    assert!(cos(asked, near) >= 0.9, "{}", cos(asked, near));
+    assert!(cos(asked, middle) < 0.9, "{}", cos(asked, middle));
+
+    let q = |text: &str| json!({"model": "by-meaning", "messages": [{"role": "user", "content": text}]});
+    let first = h.post("/v1/chat/completions", KEY_A, q(asked)).await;
+    assert_eq!(
+        first.header("x-switchboard-cache"),
+        Some("miss"),
+        "{}",
+        first.text()
+    );
+    let counts = || {
+        (
+            h.mock.calls_for_model("bag-of-words-embed"),
+            h.mock.calls_for_model("meaning-model"),
+        )
+    };
+    assert_eq!(counts(), (1, 1), "(embeddings calls, chat calls)");
+
+    let hit = h.post("/v1/chat/completions", KEY_A, q(near)).await;
+    assert_eq!(hit.header("x-switchboard-cache"), Some("semantic_hit"));
+    assert_eq!(content(&hit), content(&first));
+    assert_eq!(counts(), (2, 1), "embedded, but answered from the cache");
+
+    let miss = h.post("/v1/chat/completions", KEY_A, q(middle)).await;
+    assert_eq!(miss.header("x-switchboard-cache"), Some("miss"));
+    assert_ne!(content(&miss), content(&first));
+    assert_eq!(
+        counts(),
+        (3, 2),
+        "below the threshold: the provider answers"
+    );
+
+    // The miss was stored under its own vector: asking it again is an exact hit, with no
+    // embedding needed.
+    let again = h.post("/v1/chat/completions", KEY_A, q(middle)).await;
+    assert_eq!(again.header("x-switchboard-cache"), Some("hit"));
+    assert_eq!(counts(), (3, 2));
+}
+
+async fn send(h: &Harness, headers: &[(&str, &str)]) -> Answer {
+    h.post_raw("/v1/chat/completions", headers, ask().to_string().into())
+        .await
+}
+
+#[tokio::test]
+async fn no_store_serves_a_hit_but_never_stores_a_fresh_answer() {
+    let h = Harness::builder().with_toml(CACHED).start().await;
+    let no_store = [
+        ("authorization", "Bearer sk-test-acme-0001"),
+        ("x-switchboard-cache", "no-store"),
+    ];
+    let normal = [("authorization", "Bearer sk-test-acme-0001")];
+    assert_eq!(
+        send(&h, &no_store).await.header("x-switchboard-cache"),
+        Some("miss")
+    );
+    assert_eq!(
+        send(&h, &normal).await.header("x-switchboard-cache"),
+        Some("miss"),
+        "the no-store answer was not kept"
+    );
+    assert_eq!(h.mock.calls_for_model("cache-me"), 2);
+    assert_eq!(
+        send(&h, &no_store).await.header("x-switchboard-cache"),
+        Some("hit"),
+        "no-store still reads the cache"
+    );
+    assert_eq!(h.mock.calls_for_model("cache-me"), 2);
+}

@@ -164,6 +164,29 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_bound_evicts_answers_beyond_it() {
+        let max_bytes = 5 * u64::from(weight(&answer()));
+        let c = ResponseCache::new(&CacheSettings {
+            max_bytes,
+            ..CacheSettings::default()
+        });
+        for i in 0..40 {
+            let k = c.key("t", &req(&format!("question {i}"), None, false));
+            c.put(k, answer(), Duration::from_secs(60));
+        }
+        let held = c.len();
+        assert!((1..=5).contains(&held), "{held} answers held");
+        assert!(c.entries.weighted_size() <= max_bytes);
+        let kept = (0..40)
+            .filter(|i| {
+                c.get(&c.key("t", &req(&format!("question {i}"), None, false)))
+                    .is_some()
+            })
+            .count() as u64;
+        assert_eq!(kept, held, "evicted answers are gone, not just uncounted");
+    }
+
+    #[test]
     fn entries_expire_after_their_ttl() {
         let c = ResponseCache::new(&CacheSettings::default());
         let k = c.key("t", &req("q", None, false));

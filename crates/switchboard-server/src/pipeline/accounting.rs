@@ -105,11 +105,30 @@ impl Accounting {
     /// estimate stands in for the input, and `floor_output` (content events forwarded)
     /// for the output. Returns the cost.
     pub fn complete(
+        self,
+        usage: Usage,
+        floor_output: u64,
+        stream_end: Option<&str>,
+        response: Option<String>,
+    ) -> Money {
+        self.charge(usage, floor_output, stream_end, response, None)
+    }
+
+    /// Charges a call whose answer was made (and is paid for) but refused to the client,
+    /// by an output guardrail: the record carries the status and reason the client got,
+    /// not a 200.
+    pub fn complete_refused(self, usage: Usage, err: &crate::error::GatewayError) -> Money {
+        let status = err.disposition().status.as_u16();
+        self.charge(usage, 0, None, None, Some((status, err.to_string())))
+    }
+
+    fn charge(
         mut self,
         usage: Usage,
         floor_output: u64,
         stream_end: Option<&str>,
         response: Option<String>,
+        refused: Option<(u16, String)>,
     ) -> Money {
         let mut usage = usage;
         if usage.input_tokens == 0 {
@@ -129,7 +148,12 @@ impl Accounting {
         if let Some(r) = admission.reservation {
             self.gw.ledger.settle(r, &Actual::of_call(cost, usage));
         }
-        let mut record = base_record(&self.gw, &self.ctx, 200, Decision::Allowed);
+        let (status, decision) = match &refused {
+            Some((status, _)) => (*status, Decision::Blocked),
+            None => (200, Decision::Allowed),
+        };
+        let mut record = base_record(&self.gw, &self.ctx, status, decision);
+        record.reason = refused.map(|(_, reason)| reason);
         crate::metrics::usage(
             &record.model,
             record.provider.as_deref().unwrap_or(""),
@@ -206,9 +230,34 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
     }
 }
 
+/// The one debug line of a finished call (`SWITCHBOARD_LOG=debug`), written where its
+/// audit record is, so every call gets exactly one, streams included (they finish after
+/// their response head left). Ids, route, outcome and cost only: never prompt or answer
+/// text, never key material.
+fn log_finished(r: &AuditRecord) {
+    tracing::debug!(
+        request_id = %r.request_id,
+        tenant = %r.tenant,
+        endpoint = %r.endpoint,
+        model = %r.model,
+        provider = r.provider.as_deref().unwrap_or("none"),
+        status = r.status,
+        attempts = r.attempts,
+        duration_ms = r.latency_ms,
+        cost_usd = %Money(r.cost_nanos),
+        input_tokens = r.input_tokens,
+        output_tokens = r.output_tokens,
+        cache = r.cache.as_deref().unwrap_or("none"),
+        stream_end = r.stream_end.as_deref().unwrap_or("none"),
+        reason = r.reason.as_deref().unwrap_or(""),
+        "call finished"
+    );
+}
+
 /// Sends the record to the writer at once (a flush after the call ends covers it) and
 /// leaves waiting for its durability to a task.
 fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, ctx: &RequestCtx) {
+    log_finished(&record);
     tokio::spawn(report_failure(ctx.id.to_string(), slot.send(record)));
 }
 
@@ -241,6 +290,7 @@ pub fn record_refused(
         },
     };
     record.reason = Some(reason);
+    log_finished(&record);
     let id = request_id.to_owned();
     // Sent at once when the log has room, like an admitted call's record; otherwise a
     // task waits for room (backpressure) and sends it then.

@@ -3,7 +3,8 @@
 //!
 //! A hit is still a request: it is admitted against the caller's quotas (at zero cost and
 //! zero tokens, so it counts toward request limits), audited at zero cost with
-//! `cache: "hit"`, and replayed in the client's shape, as a stream when the client streams.
+//! `cache: "hit"`, checked by the caller's output guardrails, and replayed in the
+//! client's shape, as a stream when the client streams.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +13,7 @@ use http::Response;
 use http::header::HeaderValue;
 use switchboard_core::{Usage, Wire};
 use switchboard_proto::chat::ChatResponse;
-use switchboard_proto::stream::encode_all;
-use switchboard_upstream::adapters::{client_encoder, write_for_client};
-use switchboard_upstream::{ChatCall, builtin};
+use switchboard_upstream::ChatCall;
 
 use super::accounting::Accounting;
 use super::estimate::Estimate;
@@ -53,6 +52,11 @@ impl StorePlan {
     pub fn store_stream(&self, gw: &Gateway, stream: &[u8]) {
         self.put(gw, capture::from_stream(self.api, stream));
     }
+}
+
+/// The canonical answer in a complete body of the client's family.
+pub fn read_body(api: Wire, body: &[u8]) -> Option<ChatResponse> {
+    capture::from_body(api, body)
 }
 
 /// What the lookup found.
@@ -143,12 +147,13 @@ async fn serve_hit(
     );
     let mut answer = hit.clone();
     answer.id = ctx.id.to_string();
-    let body = if call.chat.stream {
-        let mut encoder = client_encoder(call, &answer.model);
-        encode_all(encoder.as_mut(), &builtin::stream_events(&answer)).freeze()
-    } else {
-        write_for_client(call, &answer)
-    };
+    // The answer may have been stored for a caller whose output is not checked (another
+    // key of the tenant, or a tenant sharing the cache): it is checked for this one.
+    if let Err(e) = super::guardrails::check_canonical(gw, ctx, &mut answer) {
+        acct.complete_refused(Usage::default(), &e);
+        return Err(e);
+    }
+    let body = respond::answer_body(call, &answer);
     let captured = (acct.capture == switchboard_config::Capture::All)
         .then(|| String::from_utf8_lossy(&body).into_owned());
     let cost = acct.complete(

@@ -6,9 +6,9 @@ use bytes::Bytes;
 use http::Response;
 use switchboard_config::{Capture, ProviderKind};
 use switchboard_core::Usage;
+use switchboard_proto::ProtoError;
 use switchboard_proto::chat::ChatResponse;
-use switchboard_proto::stream::encode_all;
-use switchboard_upstream::adapters::{client_encoder, write_for_client};
+use switchboard_proto::raw::RawObject;
 use switchboard_upstream::{ChatCall, Deployment, UpstreamError, builtin};
 use tokio::time::Instant;
 
@@ -66,6 +66,21 @@ pub async fn serve(
     );
     // Keep what the client is sent when the audit captures responses or the cache stores them.
     let capture = acct.capture == Capture::All || store.is_some();
+    // With output checks on, a streaming client's answer is fetched whole, checked, then
+    // replayed as a stream: relayed event by event, it would reach the client before the
+    // checks could read it (and be cached unchecked). The client loses token-by-token
+    // delivery, not the stream format.
+    let replay = call.chat.stream && super::guardrails::checks_output(gw, ctx);
+    let whole;
+    let sent = if replay {
+        whole = match whole_call(&call) {
+            Ok(c) => c,
+            Err(e) => return Err(failed(acct, e)),
+        };
+        &whole
+    } else {
+        &call
+    };
     let router_est = switchboard_router::Estimate {
         input_tokens: estimate.usage.input_tokens,
         output_tokens: estimate.usage.output_tokens,
@@ -76,7 +91,7 @@ pub async fn serve(
         &alias,
         &router_est,
         &ChatAttempt {
-            call: &call,
+            call: sent,
             capture,
             trace: ctx.trace.header(),
         },
@@ -102,19 +117,25 @@ pub async fn serve(
             let body = match super::guardrails::check_answer(gw, ctx, body) {
                 Ok(b) => b,
                 Err(e) => {
-                    acct.complete(usage, 0, None, None);
+                    acct.complete_refused(usage, &e);
                     return Err(e);
                 }
             };
+            // Only a checked answer is stored: this is the one place a complete answer
+            // leaves the provider's hands.
             if let Some(plan) = &store {
                 plan.store_body(gw, &body);
             }
-            let captured =
-                (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&body).into_owned());
-            let cost = acct.complete(usage, 0, None, captured);
-            respond::with_cost(respond::json(&ctx.id, d, body), cost)
+            if replay {
+                replayed(ctx, d, &call, acct, &body, usage)?
+            } else {
+                let captured = (acct.capture == Capture::All)
+                    .then(|| String::from_utf8_lossy(&body).into_owned());
+                let cost = acct.complete(usage, 0, None, captured);
+                respond::with_cost(respond::json(&ctx.id, d, body), cost)
+            }
         }
-        Answer::Builtin(answer) => builtin_response(ctx, d, &call, acct, answer),
+        Answer::Builtin(answer) => builtin_response(gw, ctx, d, &call, acct, answer)?,
     };
     let resp = respond::with_route(resp, &served);
     Ok(match ctx.trail.lock().cache {
@@ -224,21 +245,64 @@ pub fn failed(acct: Accounting, err: GatewayError) -> GatewayError {
     err
 }
 
-/// The offline provider answers in-process; a stream is replayed from the whole answer.
+/// The request of a streaming call, asking for the whole answer instead (both views:
+/// the raw body is what a passthrough upstream gets).
+fn whole_call(call: &ChatCall) -> Result<ChatCall, GatewayError> {
+    let raw = RawObject::parse(call.raw.write(&[("stream", b"false")], &["stream_options"]))?;
+    let mut chat = call.chat.clone();
+    chat.stream = false;
+    Ok(ChatCall {
+        api: call.api,
+        chat,
+        raw,
+        include_usage: call.include_usage,
+    })
+}
+
+/// A checked whole answer (`body`, in the client's complete shape) replayed to a
+/// streaming client as its stream.
+fn replayed(
+    ctx: &RequestCtx,
+    d: &Deployment,
+    call: &ChatCall,
+    acct: Accounting,
+    body: &[u8],
+    usage: Usage,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let Some(answer) = cached::read_body(call.api, body) else {
+        let e = GatewayError::Upstream(UpstreamError::Proto(ProtoError::BadUpstream(
+            "the answer could not be read back to replay as a stream".into(),
+        )));
+        acct.complete_refused(usage, &e);
+        return Err(e);
+    };
+    let stream = respond::answer_body(call, &answer);
+    let captured =
+        (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&stream).into_owned());
+    acct.complete(usage, 0, Some("complete"), captured);
+    Ok(respond::event_stream(
+        &ctx.id,
+        d,
+        ResponseBody::full(stream),
+    ))
+}
+
+/// The offline provider answers in-process; a stream is replayed from the whole answer,
+/// checked first when the caller's output is checked.
 fn builtin_response(
+    gw: &Gateway,
     ctx: &RequestCtx,
     d: &Deployment,
     call: &ChatCall,
     acct: Accounting,
     mut answer: ChatResponse,
-) -> Response<ResponseBody> {
+) -> Result<Response<ResponseBody>, GatewayError> {
     answer.id = ctx.id.to_string();
-    let body = if call.chat.stream {
-        let mut encoder = client_encoder(call, &d.model);
-        encode_all(encoder.as_mut(), &builtin::stream_events(&answer)).freeze()
-    } else {
-        write_for_client(call, &answer)
-    };
+    if let Err(e) = super::guardrails::check_canonical(gw, ctx, &mut answer) {
+        acct.complete_refused(answer.usage, &e);
+        return Err(e);
+    }
+    let body = respond::answer_body(call, &answer);
     let captured =
         (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&body).into_owned());
     let cost = acct.complete(
@@ -247,11 +311,11 @@ fn builtin_response(
         call.chat.stream.then_some("complete"),
         captured,
     );
-    if call.chat.stream {
+    Ok(if call.chat.stream {
         respond::event_stream(&ctx.id, d, ResponseBody::full(body))
     } else {
         respond::with_cost(respond::json(&ctx.id, d, body), cost)
-    }
+    })
 }
 
 /// Settles a relayed stream when it ends, however it ends. A stream cut before the

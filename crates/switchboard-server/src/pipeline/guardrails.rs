@@ -1,5 +1,7 @@
 //! The guardrail phase: a caller's guard (its key's, else its tenant's) applied to the
-//! request before anything else sees it, and to complete answers when it checks output.
+//! request before anything else sees it, and to every answer when it checks output:
+//! complete ones, the offline provider's, cache hits, and streams (fetched whole and
+//! replayed, see [`super::chat`]).
 //!
 //! A blocking rule refuses the call with a 400 naming the rule. Redactions are applied
 //! to both views of the request: the canonical one (used for translation, routing and
@@ -11,6 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use switchboard_guard::{Action, Finding, Guard, Verdict};
+use switchboard_proto::chat::ChatResponse;
 use switchboard_proto::raw::RawObject;
 
 use super::RequestCtx;
@@ -123,10 +126,34 @@ pub fn check_embeddings(
     Ok(())
 }
 
+/// The caller's guard, when it checks answers.
+fn output_guard(gw: &Gateway, ctx: &RequestCtx) -> Option<Arc<Guard>> {
+    guard_for(gw, &ctx.identity).filter(|g| g.checks_output())
+}
+
+/// Whether the caller's answers are checked: then a streaming call is fetched whole and
+/// replayed, since a stream relayed event by event would reach the client unchecked.
+pub fn checks_output(gw: &Gateway, ctx: &RequestCtx) -> bool {
+    output_guard(gw, ctx).is_some()
+}
+
+/// Checks a canonical answer (the offline provider's, or a cached one) when the guard
+/// checks output; redacts it in place or refuses it.
+pub fn check_canonical(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    answer: &mut ChatResponse,
+) -> Result<(), GatewayError> {
+    let Some(guard) = output_guard(gw, ctx) else {
+        return Ok(());
+    };
+    blocked(ctx, guard.check_response(answer)).map(drop)
+}
+
 /// Checks a complete answer (in the client's shape) when the guard checks output;
 /// returns the body to send, redacted if need be.
 pub fn check_answer(gw: &Gateway, ctx: &RequestCtx, body: Bytes) -> Result<Bytes, GatewayError> {
-    let Some(guard) = guard_for(gw, &ctx.identity).filter(|g| g.checks_output()) else {
+    let Some(guard) = output_guard(gw, ctx) else {
         return Ok(body);
     };
     let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) else {

@@ -20,7 +20,8 @@
 //!    byte reaches the client.
 //! 9. respond ([`respond`]): a complete answer is read, translated if needed, checked by
 //!    output guardrails and returned with its cost; a stream is handed to [`relay`],
-//!    which forwards it event by event.
+//!    which forwards it event by event, unless the caller's output is checked: then the
+//!    answer is fetched whole, checked, and replayed as a stream.
 //! 10. settle ([`accounting`]): when the answer or the stream is done, however it ends,
 //!     the reservation is settled to the real cost (or released), the audit record
 //!     written, the answer cached.

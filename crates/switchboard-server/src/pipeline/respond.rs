@@ -5,7 +5,10 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use switchboard_core::{Money, RequestId, Wire};
 use switchboard_ledger::{Metric, Refusal};
-use switchboard_upstream::Deployment;
+use switchboard_proto::chat::ChatResponse;
+use switchboard_proto::stream::encode_all;
+use switchboard_upstream::adapters::{client_encoder, write_for_client};
+use switchboard_upstream::{ChatCall, Deployment, builtin};
 
 use crate::routing::Served;
 
@@ -53,6 +56,17 @@ fn served(
     h.insert(UPSTREAM_MODEL, header(&d.model));
     h.insert(ATTEMPTS, HeaderValue::from_static("1"));
     resp
+}
+
+/// A whole answer in the client's shape: its complete body, or for a streaming client
+/// the answer replayed as the events of its stream family.
+pub fn answer_body(call: &ChatCall, answer: &ChatResponse) -> Bytes {
+    if call.chat.stream {
+        let mut encoder = client_encoder(call, &answer.model);
+        encode_all(encoder.as_mut(), &builtin::stream_events(answer)).freeze()
+    } else {
+        write_for_client(call, answer)
+    }
 }
 
 /// A plain JSON answer not tied to a deployment (model lists).
@@ -146,6 +160,5 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
         // The rest of an oversized body was never read; the connection cannot be reused.
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    tracing::debug!(request_id = %id, status = d.status.as_u16(), reason = d.label, error = %err, "request failed");
     resp
 }
