@@ -324,6 +324,53 @@ async fn a_silent_upstream_stream_times_out_instead_of_hanging_the_client() {
     assert_eq!(last["error"]["type"], "timeout", "{events:?}");
 }
 
+/// The idle timeout is about silence, not length: a stream that runs well past it, with
+/// chunks arriving more often than it, completes (the relay re-arms its idle timer from
+/// the last chunk rather than on every chunk, so this is what keeps that honest).
+#[tokio::test]
+async fn a_stream_longer_than_the_idle_timeout_but_never_silent_that_long_completes() {
+    let h = Harness::builder()
+        .configure(|c| {
+            let p = c.providers.get_mut("mock-openai").unwrap();
+            p.stream_idle_timeout = Duration::from_millis(300);
+            p.headers.insert(
+                "x-mock-token-delay-ms".into(),
+                switchboard_config::Secret::new("40"),
+            );
+            p.headers.insert(
+                "x-mock-output-tokens".into(),
+                switchboard_config::Secret::new("25"),
+            );
+        })
+        .start()
+        .await;
+    let mut body = chat("gpt");
+    body["stream"] = json!(true);
+    let started = std::time::Instant::now();
+    let events = h
+        .stream(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer sk-test-acme-0001")],
+            body,
+        )
+        .await
+        .rest()
+        .await;
+    assert!(
+        started.elapsed() > Duration::from_millis(600),
+        "the stream ran past twice the idle timeout"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e.contains("\"error\"")),
+        "{events:?}"
+    );
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_are_a_404() {
     let h = Harness::start().await;
