@@ -13,5 +13,6 @@ mod errors;
 mod guardrails;
 mod messages;
 mod observability;
+mod quotas;
 mod routing;
 mod tools_and_formats;
