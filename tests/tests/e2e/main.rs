@@ -12,6 +12,7 @@ mod connections;
 mod embeddings_models;
 mod errors;
 mod guardrails;
+mod keys_and_prices;
 mod messages;
 mod observability;
 mod quotas;
