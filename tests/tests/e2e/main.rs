@@ -13,6 +13,7 @@ mod embeddings_models;
 mod errors;
 mod guardrails;
 mod keys_and_prices;
+mod limits;
 mod messages;
 mod observability;
 mod quotas;
