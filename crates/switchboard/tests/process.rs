@@ -444,3 +444,145 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
         .unwrap();
     assert!(status.success(), "SIGINT exits cleanly: {status}");
 }
+
+/// Provider keys of [`ECHO_CONFIG`], long and distinctive so a leak cannot hide.
+const PROVIDER_KEYS: [&str; 4] = [
+    "sk-process-openai-provider-key",
+    "azure-process-provider-key",
+    "sk-ant-process-provider-key",
+    "gemini-process-provider-key",
+];
+
+/// One provider of every kind at the mock, each with its own key, one attempt per call.
+const ECHO_CONFIG: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{DATA}"
+[admin]
+listen = "127.0.0.1:0"
+[providers.oai]
+kind = "openai-compatible"
+base_url = "{MOCK}/v1"
+api_key = "sk-process-openai-provider-key"
+[providers.az]
+kind = "azure"
+base_url = "{MOCK}"
+api_key = "azure-process-provider-key"
+api_version = "2024-10-21"
+[providers.ant]
+kind = "anthropic"
+base_url = "{MOCK}"
+api_key = "sk-ant-process-provider-key"
+[providers.gem]
+kind = "gemini"
+base_url = "{MOCK}"
+api_key = "gemini-process-provider-key"
+[models.gpt]
+deployments = [{ provider = "oai", model = "mock-gpt" }]
+retry = { max_attempts = 1 }
+[models.azure-gpt]
+deployments = [{ provider = "az", model = "mock-deployment" }]
+retry = { max_attempts = 1 }
+[models.claude]
+deployments = [{ provider = "ant", model = "mock-claude" }]
+retry = { max_attempts = 1 }
+[models.gemini]
+deployments = [{ provider = "gem", model = "mock-gemini" }]
+retry = { max_attempts = 1 }
+[[keys]]
+key = "sk-process-test"
+tenant = "t"
+"#;
+
+// Multi-threaded: the in-process mock answers while the test waits on the child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_them() {
+    let mock = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let text = ECHO_CONFIG
+        .replace("{MOCK}", &mock.url())
+        .replace("{DATA}", &dir.path().join("data").display().to_string());
+    std::fs::write(&path, text).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("SWITCHBOARD_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drained on its own thread so a chatty log never fills the pipe and stalls the node.
+    let mut err_pipe = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut err_pipe, &mut text).unwrap();
+        text
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut statuses = Vec::new();
+    for fault in ["", "echo-auth=400", "echo-auth=401", "echo-auth=500"] {
+        mock.clear_faults();
+        if !fault.is_empty() {
+            mock.add_fault(mock_provider::FaultRule::new(fault));
+        }
+        for alias in ["gpt", "azure-gpt", "claude", "gemini"] {
+            let body = format!(
+                r#"{{"model":"{alias}","max_tokens":3,"messages":[{{"role":"user","content":"hi"}}]}}"#
+            );
+            let (status, answer) = post_body(&addr, "sk-process-test", body).await;
+            for key in PROVIDER_KEYS {
+                assert!(!answer.contains(key), "{alias} {fault}: {answer}");
+            }
+            statuses.push(status);
+        }
+    }
+    assert_eq!(statuses[..4], [200; 4], "the providers work: {statuses:?}");
+    assert!(statuses[4..].iter().all(|s| *s >= 400), "{statuses:?}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = log.join().unwrap();
+    assert!(
+        log.contains("credentials received"),
+        "the providers' echoes were logged (masked), so masking was exercised: {log}"
+    );
+    for key in PROVIDER_KEYS {
+        assert!(!log.contains(key), "the log leaks {key}:\n{log}");
+    }
+}
+
+/// POSTs a chat completion and returns the status and body.
+async fn post_body(addr: &str, key: &str, body: String) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("the gateway answers within 20 s")
+        .expect("the gateway is reachable");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}

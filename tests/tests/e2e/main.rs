@@ -16,6 +16,7 @@ mod keys_and_prices;
 mod limits;
 mod messages;
 mod observability;
+mod provider_keys;
 mod quotas;
 mod routing;
 mod tools_and_formats;
