@@ -19,4 +19,5 @@ mod observability;
 mod provider_keys;
 mod quotas;
 mod routing;
+mod sampling;
 mod tools_and_formats;
