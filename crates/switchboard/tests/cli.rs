@@ -185,6 +185,20 @@ async fn keys_update_tenants_set_and_audit_query_drive_a_running_node() {
     assert_eq!(status, 429, "the quota set by the CLI refuses: {body}");
     assert!(body.contains("tenant:fresh/requests/day"), "{body}");
 
+    // Records are appended off the response path, after the answer: wait (bounded) until
+    // the node's log holds both of `fresh`'s, the newest of all calls.
+    let mut records = 0;
+    for _ in 0..250 {
+        let out = cli(&admin, &["audit", "query", "--tenant", "fresh", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        records = v["records"].as_array().map_or(0, Vec::len);
+        if records == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(records, 2, "both of fresh's calls are audited");
+
     // audit query: filters and order reach the node, the table names each record.
     let refused = stdout(&cli(
         &admin,
