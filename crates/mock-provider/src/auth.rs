@@ -101,3 +101,22 @@ pub(crate) fn check(
         }
     }
 }
+
+/// Every credential the request carried, verbatim (`authorization=Bearer sk-...`,
+/// `api-key=...`, `x-api-key=...`, `x-goog-api-key=...`, `key=...` from the query), for
+/// the `echo-auth` fault: a gateway must never pass such an echo on to its clients or
+/// logs. `none` when there were none.
+pub(crate) fn echo(headers: &HeaderMap, query: Option<&str>) -> String {
+    let mut found: Vec<String> = [&AUTHORIZATION, &API_KEY, &X_API_KEY, &X_GOOG_API_KEY]
+        .into_iter()
+        .filter_map(|name| header(headers, name).map(|v| format!("{name}={v}")))
+        .collect();
+    if let Some(key) = query_param(query, "key") {
+        found.push(format!("key={key}"));
+    }
+    if found.is_empty() {
+        "none".to_owned()
+    } else {
+        found.join(", ")
+    }
+}

@@ -247,6 +247,14 @@ pub(crate) async fn provider_call(
             let msg = format!("mock fault: injected status {code}");
             return Ok(errors::error_with(provider, code, &msg, None, retry_after));
         }
+        Some(Fault::EchoAuth { code }) => {
+            pause(timing.ttft).await;
+            let msg = format!(
+                "mock fault: injected status {code}; credentials received: {}",
+                auth::echo(headers, query)
+            );
+            return Ok(errors::error(provider, code, &msg));
+        }
         Some(Fault::Hang) => {
             state.hang().await;
             return Err(io::Error::new(

@@ -5,7 +5,8 @@
 //! budget decremented). Spec grammar (see the crate docs for what each does):
 //!
 //! ```text
-//! status=<400..599>[;retry-after=<secs>] | hang | hang-after=<n> | cut-after=<n> | bad-json | bad-sse
+//! status=<400..599>[;retry-after=<secs>] | echo-auth=<400..599> | hang | hang-after=<n>
+//!     | cut-after=<n> | bad-json | bad-sse
 //! ```
 //!
 //! When no rule is installed the request path reads one atomic and never
@@ -24,6 +25,9 @@ use crate::routes::Route;
 pub(crate) enum Fault {
     /// Respond with this status and a provider-shaped error body.
     Status { code: u16, retry_after: Option<u64> },
+    /// Respond with this status and an error message quoting the credentials the
+    /// request carried, as careless providers do ("Incorrect API key provided: sk-...").
+    EchoAuth { code: u16 },
     /// Never send response headers.
     Hang,
     /// Send headers and `n` content chunks, then hang.
@@ -69,6 +73,13 @@ impl Fault {
             "bad-sse" if value.is_none() => Fault::BadSse,
             "hang-after" => Fault::HangAfter(number(value)?),
             "cut-after" => Fault::CutAfter(number(value)?),
+            "echo-auth" => {
+                let code = number(value)?;
+                if !(400..=599).contains(&code) {
+                    return Err(bad("status must be within 400..=599"));
+                }
+                Fault::EchoAuth { code: code as u16 }
+            }
             "status" => {
                 let code = number(value)?;
                 if !(400..=599).contains(&code) {
@@ -236,6 +247,10 @@ mod tests {
         assert_eq!(Fault::parse(" hang "), Ok(Fault::Hang));
         assert_eq!(Fault::parse("cut-after=2"), Ok(Fault::CutAfter(2)));
         assert_eq!(Fault::parse("hang-after=0"), Ok(Fault::HangAfter(0)));
+        assert_eq!(
+            Fault::parse("echo-auth=400"),
+            Ok(Fault::EchoAuth { code: 400 })
+        );
         for bad in [
             "",
             "status",
@@ -246,6 +261,8 @@ mod tests {
             "cut-after=-1",
             "bad-json;x=1",
             "status=500;foo=1",
+            "echo-auth",
+            "echo-auth=200",
         ] {
             assert!(Fault::parse(bad).is_err(), "{bad}");
         }

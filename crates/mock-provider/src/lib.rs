@@ -47,6 +47,12 @@
 //! * `status=<code>[;retry-after=<secs>]`: that status with the provider's error
 //!   shape (429 rate limit, 529 Anthropic overloaded, 5xx server error, other
 //!   4xx invalid request) and `Retry-After` when given;
+//! * `echo-auth=<code>`: that status with the provider's error shape and a
+//!   message quoting every credential the request carried, verbatim
+//!   (`credentials received: authorization=Bearer sk-..., key=...`: the
+//!   `Authorization`, `api-key`, `x-api-key` and `x-goog-api-key` headers and a
+//!   `key` query parameter), as providers that echo a refused key do. A gateway's
+//!   tests use it to prove the provider key never reaches clients or logs;
 //! * `hang`: response headers are never sent; the request is held until the
 //!   client disconnects, shutdown, or 10 minutes;
 //! * `hang-after=<n>`: stream headers and `n` content chunks, then hang (same

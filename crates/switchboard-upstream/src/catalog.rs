@@ -116,7 +116,11 @@ impl Catalog {
                 ProviderKind::Builtin => None,
                 _ => Some(HttpClient::new(ClientOptions {
                     connect_timeout: p.connect_timeout,
-                    first_byte_timeout: p.first_byte_timeout,
+                    // The wait for the headers is part of the whole call, so it is
+                    // bounded by `total_timeout` too: otherwise a provider slow to answer
+                    // at all would outlast the total deadline, which only the body read
+                    // (after the headers) enforces.
+                    first_byte_timeout: p.first_byte_timeout.min(p.total_timeout),
                     pool_max_idle: p.pool_max_idle,
                 })?),
             };

@@ -322,3 +322,267 @@ async fn post_status(addr: &str, key: &str, body: &'static str) -> String {
         .expect("the gateway is reachable");
     resp.status().as_u16().to_string()
 }
+
+/// Reads from `stream` until the peer ends it (EOF or reset), appending to `received`;
+/// `None` if it is still open after `limit`.
+async fn read_to_end(
+    stream: &mut tokio::net::TcpStream,
+    received: &mut Vec<u8>,
+    limit: Duration,
+) -> Option<()> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+/// `serve` after SIGINT: the listener is closed at once (new connections refused) while
+/// an in-flight stream keeps flowing, and a stream still running when `shutdown_grace`
+/// ends is cut then (the client sees its connection end, not a hang); then the process
+/// exits cleanly, as it does on SIGTERM.
+#[tokio::test]
+async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_period() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // 200 chunks 100 ms apart: 20 s of stream against a 2 s grace period. (The mock
+    // answers at most 16 tokens unless its `x-mock-output-tokens` header says more;
+    // the provider's `headers` send it on every call.)
+    let mock = MockServer::start(MockConfig {
+        token_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let text = config(&mock.url(), &dir.path().join("data"))
+        .replace("[server]\n", "[server]\nshutdown_grace = \"2s\"\n")
+        .replace(
+            "api_key = \"k\"\n",
+            "api_key = \"k\"\nheaders = { \"x-mock-output-tokens\" = \"200\" }\n",
+        );
+    std::fs::write(&path, text).unwrap();
+    let (mut child, addr, _admin) = serve(&path);
+
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = r#"{"model":"gpt","stream":true,"max_tokens":200,"messages":[{"role":"user","content":"hi"}]}"#;
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-process-test\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&received).contains("data: ") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        received.extend_from_slice(&buf[..n]);
+    }
+
+    let signalled = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+
+    // New connections are refused during the drain (bounded polling: the signal is
+    // handled asynchronously).
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(refused, "the listener still accepts after SIGINT");
+    // ... while the in-flight stream still flows: it is draining, not stopped.
+    let before = received.len();
+    while received.len() == before {
+        let n = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf))
+            .await
+            .expect("the stream keeps flowing during the drain")
+            .unwrap();
+        assert!(n > 0, "the stream ended at once instead of draining");
+        received.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "still inside the grace period"
+    );
+
+    // At the deadline the stream is cut: the client's read ends, long before the 20 s
+    // the stream would have taken.
+    read_to_end(&mut stream, &mut received, Duration::from_secs(10))
+        .await
+        .expect("the stream was cut at the deadline, not left hanging");
+    let ended = signalled.elapsed();
+    assert!(
+        ended >= Duration::from_millis(1900) && ended < Duration::from_secs(8),
+        "cut at the 2 s deadline, ended after {ended:?}"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        !text.contains("data: [DONE]"),
+        "the stream did not finish: {text}"
+    );
+    assert!(
+        !text.ends_with("0\r\n\r\n"),
+        "the chunked body was cut, not terminated as if complete"
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "SIGINT exits cleanly: {status}");
+}
+
+/// Provider keys of [`ECHO_CONFIG`], long and distinctive so a leak cannot hide.
+const PROVIDER_KEYS: [&str; 4] = [
+    "sk-process-openai-provider-key",
+    "azure-process-provider-key",
+    "sk-ant-process-provider-key",
+    "gemini-process-provider-key",
+];
+
+/// One provider of every kind at the mock, each with its own key, one attempt per call.
+const ECHO_CONFIG: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{DATA}"
+[admin]
+listen = "127.0.0.1:0"
+[providers.oai]
+kind = "openai-compatible"
+base_url = "{MOCK}/v1"
+api_key = "sk-process-openai-provider-key"
+[providers.az]
+kind = "azure"
+base_url = "{MOCK}"
+api_key = "azure-process-provider-key"
+api_version = "2024-10-21"
+[providers.ant]
+kind = "anthropic"
+base_url = "{MOCK}"
+api_key = "sk-ant-process-provider-key"
+[providers.gem]
+kind = "gemini"
+base_url = "{MOCK}"
+api_key = "gemini-process-provider-key"
+[models.gpt]
+deployments = [{ provider = "oai", model = "mock-gpt" }]
+retry = { max_attempts = 1 }
+[models.azure-gpt]
+deployments = [{ provider = "az", model = "mock-deployment" }]
+retry = { max_attempts = 1 }
+[models.claude]
+deployments = [{ provider = "ant", model = "mock-claude" }]
+retry = { max_attempts = 1 }
+[models.gemini]
+deployments = [{ provider = "gem", model = "mock-gemini" }]
+retry = { max_attempts = 1 }
+[[keys]]
+key = "sk-process-test"
+tenant = "t"
+"#;
+
+// Multi-threaded: the in-process mock answers while the test waits on the child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_them() {
+    let mock = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let text = ECHO_CONFIG
+        .replace("{MOCK}", &mock.url())
+        .replace("{DATA}", &dir.path().join("data").display().to_string());
+    std::fs::write(&path, text).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("SWITCHBOARD_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drained on its own thread so a chatty log never fills the pipe and stalls the node.
+    let mut err_pipe = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut err_pipe, &mut text).unwrap();
+        text
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut statuses = Vec::new();
+    for fault in ["", "echo-auth=400", "echo-auth=401", "echo-auth=500"] {
+        mock.clear_faults();
+        if !fault.is_empty() {
+            mock.add_fault(mock_provider::FaultRule::new(fault));
+        }
+        for alias in ["gpt", "azure-gpt", "claude", "gemini"] {
+            let body = format!(
+                r#"{{"model":"{alias}","max_tokens":3,"messages":[{{"role":"user","content":"hi"}}]}}"#
+            );
+            let (status, answer) = post_body(&addr, "sk-process-test", body).await;
+            for key in PROVIDER_KEYS {
+                assert!(!answer.contains(key), "{alias} {fault}: {answer}");
+            }
+            statuses.push(status);
+        }
+    }
+    assert_eq!(statuses[..4], [200; 4], "the providers work: {statuses:?}");
+    assert!(statuses[4..].iter().all(|s| *s >= 400), "{statuses:?}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = log.join().unwrap();
+    assert!(
+        log.contains("credentials received"),
+        "the providers' echoes were logged (masked), so masking was exercised: {log}"
+    );
+    for key in PROVIDER_KEYS {
+        assert!(!log.contains(key), "the log leaks {key}:\n{log}");
+    }
+}
+
+/// POSTs a chat completion and returns the status and body.
+async fn post_body(addr: &str, key: &str, body: String) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("the gateway answers within 20 s")
+        .expect("the gateway is reachable");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}

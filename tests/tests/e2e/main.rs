@@ -2,6 +2,7 @@
 //! and a real mock provider over loopback sockets, one module per capability.
 
 mod admin;
+mod admin_reports;
 mod budgets;
 mod cache;
 mod chat_completions;
@@ -11,8 +12,13 @@ mod connections;
 mod embeddings_models;
 mod errors;
 mod guardrails;
+mod keys_and_prices;
+mod limits;
 mod messages;
 mod observability;
 mod output_guardrails;
+mod provider_keys;
+mod quotas;
 mod routing;
+mod sampling;
 mod tools_and_formats;

@@ -22,6 +22,39 @@ pub fn fault(spec: &str) -> [(&str, &str); 2] {
 }
 
 #[tokio::test]
+async fn echo_auth_quotes_the_credentials_received_in_each_providers_shape() {
+    let server = start().await;
+    let r = post(&url(&server), &fault("echo-auth=400"), &chat(false)).await;
+    assert_eq!(r.status, 400);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("authorization=Bearer sk-test"),
+        "{message}"
+    );
+    let anthropic = format!("{}/v1/messages", server.url());
+    let mut headers = ANTHROPIC_AUTH.to_vec();
+    headers.push(("x-mock-fault", "echo-auth=500"));
+    let body = json!({"model": "mock-claude", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]});
+    let r = post(&anthropic, &headers, &body).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["type"], "error");
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains(&format!("x-api-key={}", ANTHROPIC_AUTH[0].1)),
+        "{message}"
+    );
+    let gemini = format!(
+        "{}/v1beta/models/mock-gemini:generateContent?key=query-key",
+        server.url()
+    );
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}]});
+    let r = post(&gemini, &[("x-mock-fault", "echo-auth=429")], &body).await;
+    assert_eq!(r.status, 429);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("key=query-key"), "{message}");
+}
+
+#[tokio::test]
 async fn status_faults_are_provider_shaped() {
     let server = start().await;
     let r = post(

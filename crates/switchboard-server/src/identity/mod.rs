@@ -1,7 +1,8 @@
 //! Who is calling, and what they may do.
 //!
-//! - [`store`]: [`KeyStore`], virtual keys held as SHA-256 digests, authenticated in
-//!   constant time, with expiry and revocation checked on every request.
+//! - [`store`]: [`KeyStore`], virtual keys held and looked up only as SHA-256 digests
+//!   (why a plain digest comparison suffices: see its docs), with expiry and revocation
+//!   checked on every request.
 //! - [`directory`]: [`Directory`], tenants and teams with their quotas and audit capture
 //!   policy.
 //! - [`state`]: [`AdminState`], what the admin API changed, versioned and persisted in the

@@ -1,16 +1,22 @@
-//! Virtual keys: held as SHA-256 digests, looked up by digest, compared in constant time.
+//! Virtual keys: held only as SHA-256 digests, looked up by digest.
 //!
-//! A presented key is hashed and looked up by its digest; the found entry's digest is then
-//! compared in constant time, so neither the map's probing nor the comparison leaks how
-//! much of a guess was right. Expiry and revocation are checked on every request, so a
-//! revocation takes effect on the next one.
+//! A presented key is hashed with SHA-256 and its digest looked up in a hash map (std's
+//! `RandomState`: SipHash under a per-process random key, so bucket positions say nothing
+//! an attacker can use). The map's final check is an ordinary `==` of two 32-byte digests,
+//! not a constant-time comparison, and that is deliberate: every secret-dependent
+//! comparison is on the digest of what the client sent, so timing could at most reveal
+//! how many leading bytes of a guess's *digest* match a stored digest. Steering a digest
+//! towards a stored one is a (partial) preimage search on SHA-256, so that leaks nothing
+//! usable about any key. (An earlier version ran `ct_eq` between the map key it had just
+//! found and the digest it was found by: always equal, so it protected nothing; removed
+//! rather than kept as a false claim.) Expiry and revocation are checked on every
+//! request, so a revocation takes effect on the next one.
 
 use std::sync::Arc;
 
 use dashmap::DashMap;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use subtle::ConstantTimeEq;
 use switchboard_config::keys::hash_key;
 
 use super::Identity;
@@ -64,8 +70,8 @@ impl KeyStore {
         let key = presented_key(headers).ok_or(GatewayError::MissingKey)?;
         let digest = hash_key(key);
         let identity = match self.by_digest.get(&digest) {
-            Some(e) if bool::from(e.key().ct_eq(&digest)) => Arc::clone(e.value()),
-            _ => return Err(GatewayError::InvalidKey("invalid API key")),
+            Some(e) => Arc::clone(e.value()),
+            None => return Err(GatewayError::InvalidKey("invalid API key")),
         };
         if identity.revoked_at_ms.is_some_and(|t| t <= now_ms) {
             return Err(GatewayError::InvalidKey("this API key has been revoked"));
