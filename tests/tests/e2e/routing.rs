@@ -209,28 +209,46 @@ async fn a_stream_that_fails_before_its_first_byte_fails_over_one_that_fails_aft
     );
 }
 
-#[tokio::test]
-async fn weighted_routing_spreads_load_as_configured() {
-    let toml = r#"
+const WEIGHTED: &str = r#"
 [models.spread]
 strategy = "weighted"
 deployments = [{ provider = "mock-openai", model = "light", weight = 1 }, { provider = "mock-openai", model = "heavy", weight = 3 }]
 "#;
-    let h = Harness::builder()
-        .with_toml(toml)
-        .configure(|c| c.server.routing_seed = Some(7))
-        .start()
-        .await;
-    for _ in 0..400 {
-        assert_eq!(
-            h.post("/v1/chat/completions", KEY_A, ask("spread"))
-                .await
-                .status,
-            200
-        );
+
+/// Which upstream model served each of `n` calls to the weighted alias.
+async fn weighted_sequence(h: &Harness, n: usize) -> Vec<String> {
+    let mut served = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = h.post("/v1/chat/completions", KEY_A, ask("spread")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        served.push(r.header("x-switchboard-upstream-model").unwrap().to_owned());
     }
+    served
+}
+
+#[tokio::test]
+async fn weighted_routing_spreads_load_as_configured() {
+    let seeded = |seed: u64| {
+        Harness::builder()
+            .with_toml(WEIGHTED)
+            .configure(move |c| c.server.routing_seed = Some(seed))
+    };
+    let h = seeded(7).start().await;
+    let first = weighted_sequence(&h, 400).await;
     let heavy = h.mock.calls_for_model("heavy") as f64 / 400.0;
     assert!((0.68..=0.82).contains(&heavy), "heavy share {heavy}");
+    assert_eq!(
+        first.iter().filter(|m| *m == "heavy").count() as u64,
+        h.mock.calls_for_model("heavy")
+    );
+
+    // The seed fixes every choice: a second node with the same seed routes the same
+    // requests identically (with entropy, 100 equal draws at 1:3 would be a ~1e-20 fluke),
+    // and another seed does not.
+    let again = seeded(7).start().await;
+    assert_eq!(weighted_sequence(&again, 100).await, first[..100]);
+    let other = seeded(8).start().await;
+    assert_ne!(weighted_sequence(&other, 100).await, first[..100]);
 }
 
 #[tokio::test]

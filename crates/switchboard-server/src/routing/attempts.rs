@@ -150,13 +150,17 @@ pub async fn run<A: Attempt>(
         context: m.context_fallback.clone(),
         content_policy: m.content_policy_fallback.clone(),
     };
-    let mut rng = SplitMix::from_entropy();
+    // One generator per request, from the gateway (seeded when `server.routing_seed` is
+    // set); the planner's jitter gets its own stream split off it, so how many draws the
+    // weighted order takes does not shift the jitter.
+    let mut rng = gw.rng();
+    let jitter = SplitMix::seeded(rng.next_u64());
     let mut planner = Planner::new(
         alias,
         retry_policy(&m.retry),
         fallbacks,
         gw.now_ms(),
-        SplitMix::from_entropy(),
+        jitter,
     );
     let mut current = alias.to_owned();
     let mut used_fallbacks: Vec<String> = Vec::new();
