@@ -397,3 +397,72 @@ retry = { per_attempt_timeout = "300ms" }
     assert_eq!(r.header("x-switchboard-upstream-model"), Some("lively"));
     assert_eq!(r.header("x-switchboard-attempts"), Some("2"));
 }
+
+const GUARDED_CHAIN: &str = r#"
+[models.main]
+deployments = [{ provider = "mock-openai", model = "main-model" }]
+fallbacks = ["spare"]
+retry = { max_attempts = 1 }
+breaker = { consecutive_failures = 2, cooldown = "10s" }
+
+[models.spare]
+deployments = [{ provider = "mock-anthropic", model = "spare-model" }]
+retry = { max_attempts = 1 }
+breaker = { consecutive_failures = 2, cooldown = "30s" }
+"#;
+
+#[tokio::test]
+async fn an_alias_whose_breakers_are_all_open_goes_down_its_fallback_chain() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let h = Harness::builder()
+        .with_clock(Arc::clone(&clock))
+        .with_toml(GUARDED_CHAIN)
+        .start()
+        .await;
+    let breaker = |id: &str| &h.gw().health.get(id).unwrap().breaker;
+
+    // The primary fails twice (the fallback answers both times) and its breaker opens.
+    h.mock
+        .add_fault(FaultRule::new("status=503").model("main-model"));
+    for _ in 0..2 {
+        let r = h.post("/v1/chat/completions", KEY_A, ask("main")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    breaker("mock-openai/main-model").sync().await.unwrap();
+    assert_eq!(h.mock.calls_for_model("main-model"), 2);
+
+    // The primary would answer now, but its breaker is open: the fallback alias serves
+    // and the primary's mock sees no call.
+    h.mock.clear_faults();
+    let r = h.post("/v1/chat/completions", KEY_A, ask("main")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.header("x-switchboard-upstream-model"),
+        Some("spare-model")
+    );
+    assert_eq!(r.header("x-switchboard-fallbacks"), Some("spare"));
+    assert_eq!(r.header("x-switchboard-attempts"), Some("1"));
+    assert_eq!(
+        h.mock.calls_for_model("main-model"),
+        2,
+        "an open breaker sends no traffic"
+    );
+    assert_eq!(h.mock.calls_for_model("spare-model"), 3);
+
+    // Four seconds on, the fallback's breaker opens too (30 s cooldown): now every alias
+    // of the chain is fully open, and the client is told at once to come back when the
+    // first of them reopens (the primary, in 6 s), with no provider call.
+    clock.advance(4_000);
+    h.mock
+        .add_fault(FaultRule::new("status=500").model("spare-model"));
+    for _ in 0..2 {
+        let r = h.post("/v1/chat/completions", KEY_A, ask("spare")).await;
+        assert_eq!(r.status, 502, "{}", r.text());
+    }
+    breaker("mock-anthropic/spare-model").sync().await.unwrap();
+    let calls = h.mock.calls();
+    let r = h.post("/v1/chat/completions", KEY_A, ask("main")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("6"));
+    assert_eq!(h.mock.calls(), calls, "nothing was sent upstream");
+}

@@ -8,13 +8,18 @@
 //! retry the same deployment after a backoff (honouring `Retry-After`), fail over to the
 //! next one at once, move to a fallback alias, or give up with the last error. Nothing has
 //! reached the client at any of these points, so every retry is invisible to it.
+//!
+//! An alias with nothing to try is skipped without an attempt: down the fallback chain
+//! when every breaker is open, to the context fallback when no context window is large
+//! enough. A call that made no attempt at all because every alias of its chain was fully
+//! open gets the immediate 503 with Retry-After (the soonest reopening).
 
 use std::time::{Duration, Instant};
 
 use switchboard_config::RetryConfig;
 use switchboard_router::{
-    AttemptError, Estimate, Fallbacks, Next, Outcome, Planner, RetryOn, RetryPolicy, SplitMix,
-    breaker_outcome,
+    AttemptError, Estimate, Fallbacks, Next, Outcome, Planner, RetryOn, RetryPolicy, Skip,
+    SplitMix, breaker_outcome,
 };
 use switchboard_upstream::{Deployment, UpstreamError};
 
@@ -171,34 +176,39 @@ pub async fn run<A: Attempt>(
             ordered.deployments[i].price,
         )
     });
-    if let Some(until) = ordered.all_open_until {
-        return Err(all_open(gw, &current, until));
-    }
-    if ordered.order.is_empty() {
-        // Nothing is open, so nothing fits: the prompt is too long for every deployment.
-        match &m.context_fallback {
-            Some(bigger) => {
-                metrics::fallback(&current, bigger);
-                used_fallbacks.push(bigger.clone());
-                ordered = order(gw, bigger, est, &mut rng)?;
-                current = bigger.clone();
-            }
-            None => {
-                return Err(GatewayError::BadRequest(
-                    switchboard_proto::ProtoError::field(
-                        "messages",
-                        format!(
-                            "the prompt and max_tokens exceed the context window of every deployment of `{alias}`"
-                        ),
-                    ),
-                ));
-            }
-        }
-    }
+    // What the call has run into so far, for the error it ends with if nothing answers.
+    let mut dead_end = DeadEnd::default();
     let mut pos = 0;
     let mut attempts = 0u32;
     loop {
+        if ordered.order.is_empty() {
+            // Nothing to try here: skipped without an attempt, down the chain when every
+            // breaker is open (the fallbacks may be healthy, and an open breaker would
+            // only fail at once), to the context fallback when no window is big enough.
+            let why = match ordered.all_open_until {
+                Some(until) => {
+                    dead_end.open_until = Some(dead_end.open_until.map_or(until, |s| s.min(until)));
+                    Skip::AllOpen
+                }
+                None => Skip::NothingFits,
+            };
+            match planner.skip(why) {
+                Next::FallbackAlias(next) => {
+                    metrics::fallback(&current, &next);
+                    used_fallbacks.push(next.clone());
+                    ordered = order(gw, &next, est, &mut rng)?;
+                    current = next;
+                    pos = 0;
+                    continue;
+                }
+                _ => {
+                    ctx.trail.lock().attempts = attempts;
+                    return Err(dead_end.into_error(gw, alias));
+                }
+            }
+        }
         let Some(&index) = ordered.order.get(pos) else {
+            ctx.trail.lock().attempts = attempts;
             return Err(GatewayError::ModelUnavailable {
                 alias: current,
                 reason: "no deployment left to try".into(),
@@ -246,7 +256,9 @@ pub async fn run<A: Attempt>(
         metrics::attempt(&d.provider.name, outcome_label(&failure));
         tracing::debug!(request_id = %ctx.id, deployment = %d.id, error = %err, "attempt failed");
         let remaining = ordered.order.len().saturating_sub(pos + 1);
-        match planner.after_failure(gw.now_ms(), &failure, remaining) {
+        let next = planner.after_failure(gw.now_ms(), &failure, remaining);
+        dead_end.last = Some(err);
+        match next {
             Next::RetrySame { after } => tokio::time::sleep(after).await,
             Next::Failover { after } => {
                 tokio::time::sleep(after).await;
@@ -258,14 +270,38 @@ pub async fn run<A: Attempt>(
                 ordered = order(gw, &next, est, &mut rng)?;
                 current = next;
                 pos = 0;
-                if ordered.order.is_empty() {
-                    return Err(GatewayError::from(err));
-                }
             }
             Next::GiveUp => {
                 ctx.trail.lock().attempts = attempts;
-                return Err(GatewayError::from(err));
+                return Err(dead_end.into_error(gw, alias));
             }
+        }
+    }
+}
+
+/// Why a call found nobody to answer it.
+#[derive(Default)]
+struct DeadEnd {
+    /// The last attempt's error, when any attempt was made.
+    last: Option<UpstreamError>,
+    /// The soonest an open breaker of a skipped alias reopens.
+    open_until: Option<u64>,
+}
+
+impl DeadEnd {
+    /// The error the client gets: a real provider error wins (it says what went wrong);
+    /// with no attempt at all, every alias of the chain was fully open (an immediate 503
+    /// with Retry-After) or the prompt fits no context window.
+    fn into_error(self, gw: &Gateway, alias: &str) -> GatewayError {
+        match (self.last, self.open_until) {
+            (Some(e), _) => GatewayError::from(e),
+            (None, Some(until)) => all_open(gw, alias, until),
+            (None, None) => GatewayError::BadRequest(switchboard_proto::ProtoError::field(
+                "messages",
+                format!(
+                    "the prompt and max_tokens exceed the context window of every deployment of `{alias}`"
+                ),
+            )),
         }
     }
 }
