@@ -9,6 +9,15 @@ use serde_json::{Value, json};
 use switchboard_ledger::ManualClock;
 use switchboard_tests::{Harness, KEY_A};
 
+/// A counter's value on `/metrics` (0 when the series does not exist yet). Counters are
+/// process-wide and tests run in parallel, so tests compare before and after.
+async fn counter(h: &Harness, series: &str) -> f64 {
+    let text = h.admin("GET", "/metrics", None).await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn ask(model: &str) -> Value {
     json!({"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "route me"}]})
 }
@@ -36,12 +45,18 @@ async fn a_failing_primary_is_failed_over_and_the_client_sees_only_success() {
     assert_eq!(r.header("x-switchboard-upstream-model"), Some("secondary"));
     assert_eq!(r.header("x-switchboard-provider"), Some("mock-anthropic"));
     assert_eq!(r.header("x-switchboard-attempts"), Some("2"));
+    assert_eq!(r.header("x-switchboard-route"), Some("strategy=priority"));
     assert_eq!(h.mock.calls_for_model("primary"), 1);
     assert_eq!(h.mock.calls_for_model("secondary"), 1);
     let record = h.audit_record(r.header("x-request-id").unwrap()).await;
     assert_eq!(
         (record.attempts, record.served_model.as_deref()),
         (2, Some("secondary"))
+    );
+    assert_eq!(record.route, "strategy=priority");
+    assert_eq!(
+        record.route_log,
+        ["mock-openai/primary: 503", "mock-anthropic/secondary: ok"]
     );
 }
 
@@ -299,8 +314,17 @@ deployments = [{ provider = "mock-openai", model = "huge-model" }]
     let served = |r: &switchboard_tests::Answer| {
         r.header("x-switchboard-upstream-model").unwrap().to_owned()
     };
+    let by_tier = r#"switchboard_route_decisions_total{reason="tier"}"#;
+    let by_rule = r#"switchboard_route_decisions_total{reason="rule"}"#;
+    let (tier_before, rule_before) = (counter(&h, by_tier).await, counter(&h, by_rule).await);
     let short = h.post("/v1/chat/completions", KEY_A, ask("smart")).await;
     assert_eq!(served(&short), "tiny-model");
+    assert_eq!(
+        short.header("x-switchboard-route"),
+        Some("tier=small; strategy=priority")
+    );
+    let record = h.audit_record(short.header("x-request-id").unwrap()).await;
+    assert_eq!(record.route, "tier=small; strategy=priority");
     let medium =
         json!({"model": "smart", "messages": [{"role": "user", "content": "word ".repeat(60)}]});
     assert_eq!(
@@ -321,6 +345,13 @@ deployments = [{ provider = "mock-openai", model = "huge-model" }]
         )
         .await;
     assert_eq!(served(&tagged), "tiny-model", "a rule wins over the tiers");
+    assert_eq!(
+        tagged.header("x-switchboard-route"),
+        Some("rule=tag:support-bot; strategy=priority")
+    );
+    // Counters are shared with tests running alongside: these calls added at least theirs.
+    assert!(counter(&h, by_tier).await >= tier_before + 3.0);
+    assert!(counter(&h, by_rule).await > rule_before);
 }
 
 #[tokio::test]
@@ -341,6 +372,10 @@ deployments = [{ provider = "mock-openai", model = "narrow-model", context_windo
     let r = h.post("/v1/chat/completions", KEY_A, long("narrow")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-switchboard-upstream-model"), Some("wide-model"));
+    assert_eq!(
+        r.header("x-switchboard-route"),
+        Some("context-fallback=wide; strategy=priority")
+    );
     let r = h.post("/v1/chat/completions", KEY_A, long("nowhere")).await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("context window"), "{}", r.text());
@@ -443,6 +478,19 @@ async fn an_alias_whose_breakers_are_all_open_goes_down_its_fallback_chain() {
     assert_eq!(r.header("x-switchboard-fallbacks"), Some("spare"));
     assert_eq!(r.header("x-switchboard-attempts"), Some("1"));
     assert_eq!(
+        r.header("x-switchboard-route"),
+        Some("fallback=spare; strategy=priority")
+    );
+    let record = h.audit_record(r.header("x-request-id").unwrap()).await;
+    assert_eq!(record.route, "fallback=spare; strategy=priority");
+    assert_eq!(
+        record.route_log,
+        [
+            "mock-openai/main-model: breaker open",
+            "mock-anthropic/spare-model: ok"
+        ]
+    );
+    assert_eq!(
         h.mock.calls_for_model("main-model"),
         2,
         "an open breaker sends no traffic"
@@ -461,8 +509,19 @@ async fn an_alias_whose_breakers_are_all_open_goes_down_its_fallback_chain() {
     }
     breaker("mock-anthropic/spare-model").sync().await.unwrap();
     let calls = h.mock.calls();
+    let refused = r#"switchboard_route_decisions_total{reason="all_open"}"#;
+    let before = counter(&h, refused).await;
     let r = h.post("/v1/chat/completions", KEY_A, ask("main")).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("6"));
     assert_eq!(h.mock.calls(), calls, "nothing was sent upstream");
+    assert!(counter(&h, refused).await > before);
+    let record = h.audit_record(r.header("x-request-id").unwrap()).await;
+    assert_eq!(
+        record.route_log,
+        [
+            "mock-openai/main-model: breaker open",
+            "mock-anthropic/spare-model: breaker open"
+        ]
+    );
 }

@@ -32,6 +32,8 @@ pub struct Trail {
     pub attempts: u32,
     /// Fallback aliases the call moved through, in order.
     pub fallbacks: Vec<String>,
+    /// Every routing decision and attempt outcome, for the audit record.
+    pub route: crate::routing::Explain,
     /// How the response cache answered, when the alias caches.
     pub cache: Option<&'static str>,
     /// Guardrail findings, for the audit record.
@@ -195,6 +197,8 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
         provider: trail.provider.clone(),
         attempts: trail.attempts,
         fallbacks: trail.fallbacks.clone(),
+        route: trail.route.route(),
+        route_log: trail.route.lines().to_vec(),
         cache: trail.cache.map(str::to_owned),
         guardrails: trail.guardrails.clone(),
         decision,

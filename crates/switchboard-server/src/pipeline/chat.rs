@@ -42,9 +42,17 @@ pub async fn serve(
     route::route(&gw.catalog, &ctx.identity, &requested)?;
     let counted = estimate::count_chat(&call.chat);
     let alias = match gw.config.models.get(&requested) {
-        Some(m) => resolve::serving_alias(m, &requested, || {
-            resolve::features(ctx, Some(&call.chat), counted.input_tokens)
-        }),
+        Some(m) => {
+            let mut explain = routing::Explain::default();
+            let alias = resolve::serving_alias(
+                m,
+                &requested,
+                || resolve::features(ctx, Some(&call.chat), counted.input_tokens),
+                &mut explain,
+            );
+            ctx.trail.lock().route = explain;
+            alias
+        }
         None => requested.clone(),
     };
     let store = match cached::lookup(gw, ctx, &call).await? {

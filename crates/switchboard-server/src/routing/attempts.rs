@@ -23,7 +23,8 @@ use switchboard_router::{
 };
 use switchboard_upstream::{Deployment, UpstreamError};
 
-use super::resolve::order;
+use super::explain::Move;
+use super::resolve::{Ordered, order};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics;
@@ -35,6 +36,8 @@ pub struct Served {
     pub deployment: Deployment,
     pub attempts: u32,
     pub fallbacks: Vec<String>,
+    /// How the serving alias and deployment were chosen: the `x-switchboard-route` header.
+    pub route: String,
     /// The deployment the alias's shadow strategy would have chosen first: id and price.
     pub shadow: Option<(String, switchboard_core::Price)>,
 }
@@ -170,6 +173,7 @@ pub async fn run<A: Attempt>(
     let mut current = alias.to_owned();
     let mut used_fallbacks: Vec<String> = Vec::new();
     let mut ordered = order(gw, &current, est, &mut rng)?;
+    note_open(ctx, &ordered);
     let shadow = ordered.shadow.map(|i| {
         (
             ordered.deployments[i].id.clone(),
@@ -195,20 +199,24 @@ pub async fn run<A: Attempt>(
             match planner.skip(why) {
                 Next::FallbackAlias(next) => {
                     metrics::fallback(&current, &next);
+                    let how = match why {
+                        Skip::AllOpen => Move::Chain,
+                        Skip::NothingFits => Move::Context,
+                    };
+                    ctx.trail.lock().route.moved(how, &next);
                     used_fallbacks.push(next.clone());
                     ordered = order(gw, &next, est, &mut rng)?;
+                    note_open(ctx, &ordered);
                     current = next;
                     pos = 0;
                     continue;
                 }
-                _ => {
-                    ctx.trail.lock().attempts = attempts;
-                    return Err(dead_end.into_error(gw, alias));
-                }
+                _ => return Err(dead_end.into_error(gw, ctx, alias, attempts)),
             }
         }
         let Some(&index) = ordered.order.get(pos) else {
             ctx.trail.lock().attempts = attempts;
+            metrics::route_decision("exhausted");
             return Err(GatewayError::ModelUnavailable {
                 alias: current,
                 reason: "no deployment left to try".into(),
@@ -234,13 +242,19 @@ pub async fn run<A: Attempt>(
                     h.latency.observe(started.elapsed().as_secs_f64() * 1000.0);
                 }
                 metrics::attempt(&d.provider.name, "ok");
+                let mut t = ctx.trail.lock();
+                t.route.log(&d.id, "ok");
+                let strategy = gw.config.models.get(&current).map(|m| m.strategy);
+                t.route
+                    .strategy(super::resolve::strategy(strategy.unwrap_or_default()).as_str());
+                metrics::route_decision(t.route.reason());
                 let served = Served {
                     deployment: d.clone(),
                     attempts,
                     fallbacks: used_fallbacks,
+                    route: t.route.route(),
                     shadow,
                 };
-                let mut t = ctx.trail.lock();
                 t.provider = Some(d.provider.name.clone());
                 t.served_model = Some(d.model.clone());
                 t.attempts = attempts;
@@ -254,6 +268,7 @@ pub async fn run<A: Attempt>(
             h.breaker.record(breaker_outcome(&failure));
         }
         metrics::attempt(&d.provider.name, outcome_label(&failure));
+        ctx.trail.lock().route.log(&d.id, &log_label(&failure));
         tracing::debug!(request_id = %ctx.id, deployment = %d.id, error = %err, "attempt failed");
         let remaining = ordered.order.len().saturating_sub(pos + 1);
         let next = planner.after_failure(gw.now_ms(), &failure, remaining);
@@ -266,15 +281,19 @@ pub async fn run<A: Attempt>(
             }
             Next::FallbackAlias(next) => {
                 metrics::fallback(&current, &next);
+                let how = match failure {
+                    AttemptError::ContextTooLong => Move::Context,
+                    AttemptError::ContentPolicy => Move::ContentPolicy,
+                    _ => Move::Chain,
+                };
+                ctx.trail.lock().route.moved(how, &next);
                 used_fallbacks.push(next.clone());
                 ordered = order(gw, &next, est, &mut rng)?;
+                note_open(ctx, &ordered);
                 current = next;
                 pos = 0;
             }
-            Next::GiveUp => {
-                ctx.trail.lock().attempts = attempts;
-                return Err(dead_end.into_error(gw, alias));
-            }
+            Next::GiveUp => return Err(dead_end.into_error(gw, ctx, alias, attempts)),
         }
     }
 }
@@ -292,7 +311,20 @@ impl DeadEnd {
     /// The error the client gets: a real provider error wins (it says what went wrong);
     /// with no attempt at all, every alias of the chain was fully open (an immediate 503
     /// with Retry-After) or the prompt fits no context window.
-    fn into_error(self, gw: &Gateway, alias: &str) -> GatewayError {
+    fn into_error(
+        self,
+        gw: &Gateway,
+        ctx: &RequestCtx,
+        alias: &str,
+        attempts: u32,
+    ) -> GatewayError {
+        ctx.trail.lock().attempts = attempts;
+        let all_open_chain = self.last.is_none() && self.open_until.is_some();
+        metrics::route_decision(if all_open_chain {
+            "all_open"
+        } else {
+            "exhausted"
+        });
         match (self.last, self.open_until) {
             (Some(e), _) => GatewayError::from(e),
             (None, Some(until)) => all_open(gw, alias, until),
@@ -303,6 +335,26 @@ impl DeadEnd {
                 ),
             )),
         }
+    }
+}
+
+/// Notes the deployments of a freshly ordered alias that were skipped for an open breaker.
+fn note_open(ctx: &RequestCtx, ordered: &Ordered<'_>) {
+    if ordered.open.is_empty() {
+        return;
+    }
+    let mut t = ctx.trail.lock();
+    for &i in &ordered.open {
+        t.route.log(&ordered.deployments[i].id, "breaker open");
+    }
+}
+
+/// An attempt's outcome in the route log: the provider's status code when it answered
+/// one (what an operator looks up), else the kind of failure.
+fn log_label(e: &AttemptError) -> String {
+    match e {
+        AttemptError::Status { status, .. } => status.to_string(),
+        other => outcome_label(other).to_owned(),
     }
 }
 

@@ -1,14 +1,14 @@
 //! Which alias serves a request, and in what order its deployments are tried.
 
-use switchboard_config::{ModelConfig, StrategyName};
+use switchboard_config::{ModelConfig, StrategyName, TiersConfig};
 use switchboard_proto::chat::{ChatRequest, Role};
 use switchboard_router::{
-    Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, apply_rules,
-    tier,
+    Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, tier_of,
 };
 use switchboard_upstream::Deployment;
 use switchboard_upstream::catalog::Lookup;
 
+use super::explain::Explain;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::pipeline::RequestCtx;
@@ -46,12 +46,14 @@ pub fn features(ctx: &RequestCtx, chat: Option<&ChatRequest>, prompt_tokens: u64
 }
 
 /// The alias that serves a request for `requested`: the first matching rule's, else the
-/// complexity tier's, else `requested` itself. Operator-configured redirections are not
-/// checked against the key's model list, which only governs what a client may ask for.
+/// complexity tier's, else `requested` itself; the choice is noted in `explain`.
+/// Operator-configured redirections are not checked against the key's model list, which
+/// only governs what a client may ask for.
 pub fn serving_alias(
     m: &ModelConfig,
     requested: &str,
     features: impl FnOnce() -> Features,
+    explain: &mut Explain,
 ) -> String {
     if m.rules.is_empty() && m.tiers.is_none() {
         return requested.to_owned();
@@ -76,22 +78,34 @@ pub fn serving_alias(
             },
         })
         .collect();
-    if let Some(alias) = apply_rules(&rules, &f) {
-        return alias.to_owned();
+    if let Some(rule) = rules.iter().find(|r| r.matches(&f)) {
+        // Rules have no names in the config: what they match on names them.
+        explain.rule(match rule {
+            Rule::Tag { tag, .. } => format!("tag:{tag}"),
+            Rule::Header { name, .. } => format!("header:{name}"),
+        });
+        return rule.alias().to_owned();
     }
     if let Some(t) = &m.tiers {
-        let cfg = TierConfig {
-            small: t.small.clone(),
-            medium: t.medium.clone(),
-            large: t.large.clone(),
-            medium_from_tokens: t.medium_from_tokens,
-            large_from_tokens: t.large_from_tokens,
-            medium_from_turns: t.medium_from_turns,
-            large_from_turns: t.large_from_turns,
-        };
-        return tier(&cfg, &f).to_owned();
+        let cfg = tier_config(t);
+        let tier = tier_of(&cfg, &f);
+        explain.tier(tier);
+        return cfg.alias(tier).to_owned();
     }
     requested.to_owned()
+}
+
+/// The router's view of an alias's tier settings.
+pub fn tier_config(t: &TiersConfig) -> TierConfig {
+    TierConfig {
+        small: t.small.clone(),
+        medium: t.medium.clone(),
+        large: t.large.clone(),
+        medium_from_tokens: t.medium_from_tokens,
+        large_from_tokens: t.large_from_tokens,
+        medium_from_turns: t.medium_from_turns,
+        large_from_turns: t.large_from_turns,
+    }
 }
 
 /// The live deployments of an alias.
@@ -111,6 +125,8 @@ pub struct Ordered<'a> {
     pub deployments: &'a [Deployment],
     /// Indexes into `deployments`, best first; open breakers left out.
     pub order: Vec<usize>,
+    /// Indexes of the deployments left out because their breaker is open.
+    pub open: Vec<usize>,
     /// When every candidate's breaker is open: the earliest time one closes.
     pub all_open_until: Option<u64>,
     /// The deployment the alias's shadow strategy would have chosen.
@@ -149,6 +165,11 @@ pub fn order<'a>(
         .collect();
     let strategy_name = m.map(|m| m.strategy).unwrap_or_default();
     let order = switchboard_router::order(strategy(strategy_name), &candidates, est, rng);
+    let open = candidates
+        .iter()
+        .filter(|c| matches!(c.available, Availability::Open { .. }))
+        .map(|c| c.index)
+        .collect();
     let all_open_until = if order.is_empty() {
         candidates
             .iter()
@@ -168,6 +189,7 @@ pub fn order<'a>(
     Ok(Ordered {
         deployments,
         order,
+        open,
         all_open_until,
         shadow,
     })
