@@ -53,10 +53,19 @@ pub struct TiersConfig {
     pub medium_from_turns: u32,
     #[serde(default = "never")]
     pub large_from_turns: u32,
+    /// System-prompt tokens from which a request is medium / large; off unless set.
+    #[serde(default = "never64")]
+    pub medium_from_system_tokens: u64,
+    #[serde(default = "never64")]
+    pub large_from_system_tokens: u64,
 }
 
 fn never() -> u32 {
     u32::MAX
+}
+
+fn never64() -> u64 {
+    u64::MAX
 }
 
 /// When and how to try again before the first byte reaches the client.

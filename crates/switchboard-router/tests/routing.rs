@@ -178,6 +178,8 @@ fn tiers() -> TierConfig {
         large_from_tokens: 20_000,
         medium_from_turns: 6,
         large_from_turns: 30,
+        medium_from_system_tokens: u64::MAX,
+        large_from_system_tokens: u64::MAX,
     }
 }
 
@@ -209,11 +211,44 @@ fn the_largest_tier_any_signal_reaches_wins() {
 }
 
 #[test]
-fn a_system_prompt_alone_does_not_change_the_tier() {
+fn by_default_a_system_prompt_does_not_change_the_tier() {
     let cfg = tiers();
+    assert!(!cfg.uses_system_prompt());
     let mut f = features(100, 1);
     f.has_system_prompt = true;
+    f.system_prompt_tokens = 50_000;
     assert_eq!(tier(&cfg, &f), "mini");
+}
+
+#[test]
+fn configured_system_prompt_thresholds_raise_the_tier() {
+    let cfg = TierConfig {
+        medium_from_system_tokens: 500,
+        large_from_system_tokens: 5_000,
+        ..tiers()
+    };
+    assert!(cfg.uses_system_prompt());
+    let with_system = |tokens: u64| Features {
+        has_system_prompt: tokens > 0,
+        system_prompt_tokens: tokens,
+        ..features(100, 1)
+    };
+    assert_eq!(tier(&cfg, &with_system(0)), "mini");
+    assert_eq!(tier(&cfg, &with_system(499)), "mini");
+    assert_eq!(tier(&cfg, &with_system(500)), "standard");
+    assert_eq!(tier(&cfg, &with_system(5_000)), "max");
+    // Still the largest any signal reaches: a long chat beats a medium system prompt.
+    let long_chat = Features {
+        turns: 30,
+        ..with_system(600)
+    };
+    assert_eq!(tier_of(&cfg, &long_chat), Tier::Large);
+    // Only the medium step set: the large step stays off.
+    let medium_only = TierConfig {
+        large_from_system_tokens: u64::MAX,
+        ..cfg
+    };
+    assert_eq!(tier(&medium_only, &with_system(1_000_000)), "standard");
 }
 
 #[test]

@@ -355,6 +355,62 @@ deployments = [{ provider = "mock-openai", model = "huge-model" }]
 }
 
 #[tokio::test]
+async fn a_long_system_prompt_raises_the_tier_only_where_configured() {
+    // Two routing aliases with the same token and turn thresholds; only `sys` also looks
+    // at the system prompt's own size.
+    let toml = r#"
+[models.plain]
+deployments = [{ provider = "mock-openai", model = "plain-medium" }]
+tiers = { small = "tiny", medium = "plain", large = "huge", medium_from_tokens = 1000, large_from_tokens = 5000 }
+
+[models.sys]
+deployments = [{ provider = "mock-openai", model = "sys-medium" }]
+tiers = { small = "tiny", medium = "sys", large = "huge", medium_from_tokens = 1000, large_from_tokens = 5000, medium_from_system_tokens = 50, large_from_system_tokens = 400 }
+
+[models.tiny]
+deployments = [{ provider = "mock-openai", model = "tiny-model" }]
+
+[models.huge]
+deployments = [{ provider = "mock-openai", model = "huge-model" }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    // ~100 tokens of instructions, a short question: well under the prompt thresholds.
+    let with_system = |model: &str, words: usize| {
+        json!({"model": model, "max_tokens": 5, "messages": [
+            {"role": "system", "content": "rule ".repeat(words)},
+            {"role": "user", "content": "hi"},
+        ]})
+    };
+    let served = |r: &switchboard_tests::Answer| {
+        (
+            r.header("x-switchboard-upstream-model").unwrap().to_owned(),
+            r.header("x-switchboard-route").unwrap().to_owned(),
+        )
+    };
+    let r = h
+        .post("/v1/chat/completions", KEY_A, with_system("plain", 100))
+        .await;
+    assert_eq!(
+        served(&r),
+        ("tiny-model".into(), "tier=small; strategy=priority".into()),
+        "off by default: the system prompt only counts toward the prompt's tokens"
+    );
+    let r = h
+        .post("/v1/chat/completions", KEY_A, with_system("sys", 100))
+        .await;
+    assert_eq!(
+        served(&r),
+        ("sys-medium".into(), "tier=medium; strategy=priority".into())
+    );
+    let r = h
+        .post("/v1/chat/completions", KEY_A, with_system("sys", 600))
+        .await;
+    assert_eq!(served(&r).0, "huge-model");
+    let r = h.post("/v1/chat/completions", KEY_A, ask("sys")).await;
+    assert_eq!(served(&r).0, "tiny-model", "no system prompt: small");
+}
+
+#[tokio::test]
 async fn a_prompt_too_long_for_every_deployment_goes_to_the_context_fallback() {
     let toml = r#"
 [models.narrow]

@@ -47,7 +47,7 @@ pub async fn serve(
             let alias = resolve::serving_alias(
                 m,
                 &requested,
-                || resolve::features(ctx, Some(&call.chat), counted.input_tokens),
+                || resolve::features(ctx, m, Some(&call.chat), counted.input_tokens),
                 &mut explain,
             );
             ctx.trail.lock().route = explain;

@@ -1,7 +1,7 @@
 //! Which alias serves a request, and in what order its deployments are tried.
 
 use switchboard_config::{ModelConfig, StrategyName, TiersConfig};
-use switchboard_proto::chat::{ChatRequest, Role};
+use switchboard_proto::chat::{ChatRequest, Part, Role};
 use switchboard_router::{
     Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, tier_of,
 };
@@ -12,6 +12,7 @@ use super::explain::Explain;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::pipeline::RequestCtx;
+use crate::pipeline::estimate::count_tokens;
 
 pub fn strategy(s: StrategyName) -> Strategy {
     match s {
@@ -23,12 +24,38 @@ pub fn strategy(s: StrategyName) -> Strategy {
     }
 }
 
-/// What rules and tiers look at.
-pub fn features(ctx: &RequestCtx, chat: Option<&ChatRequest>, prompt_tokens: u64) -> Features {
+/// What rules and tiers look at. The system prompt is tokenized on its own only when a
+/// tier of `m` uses its size (it is already counted once in `prompt_tokens`).
+pub fn features(
+    ctx: &RequestCtx,
+    m: &ModelConfig,
+    chat: Option<&ChatRequest>,
+    prompt_tokens: u64,
+) -> Features {
+    let system = chat
+        .into_iter()
+        .flat_map(|c| &c.messages)
+        .filter(|msg| msg.role == Role::System);
+    let count_system = m.tiers.as_ref().is_some_and(|t| {
+        t.medium_from_system_tokens != u64::MAX || t.large_from_system_tokens != u64::MAX
+    });
+    let system_prompt_tokens = if count_system {
+        system
+            .clone()
+            .flat_map(|msg| &msg.content)
+            .map(|p| match p {
+                Part::Text(t) => count_tokens(t),
+                Part::Image(_) => 0,
+            })
+            .sum()
+    } else {
+        0
+    };
     let trail = ctx.trail.lock();
     Features {
         prompt_tokens,
-        has_system_prompt: chat.is_some_and(|c| c.messages.iter().any(|m| m.role == Role::System)),
+        system_prompt_tokens,
+        has_system_prompt: system.clone().next().is_some(),
         turns: chat.map_or(1, |c| {
             c.messages.iter().filter(|m| m.role == Role::User).count() as u32
         }),
@@ -105,6 +132,8 @@ pub fn tier_config(t: &TiersConfig) -> TierConfig {
         large_from_tokens: t.large_from_tokens,
         medium_from_turns: t.medium_from_turns,
         large_from_turns: t.large_from_turns,
+        medium_from_system_tokens: t.medium_from_system_tokens,
+        large_from_system_tokens: t.large_from_system_tokens,
     }
 }
 
