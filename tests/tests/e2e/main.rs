@@ -13,5 +13,6 @@ mod errors;
 mod guardrails;
 mod messages;
 mod observability;
+mod provider_death;
 mod routing;
 mod tools_and_formats;
