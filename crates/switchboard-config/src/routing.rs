@@ -24,6 +24,35 @@ pub enum StrategyName {
     Cheapest,
 }
 
+/// What an alias runs in observation mode: a deployment-ordering strategy, or its own
+/// complexity tiers (`complexity`: evaluated and recorded, not applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShadowName {
+    Priority,
+    Weighted,
+    LeastBusy,
+    Latency,
+    Cheapest,
+    /// The alias's `tiers`, which then only run in the shadow.
+    #[serde(alias = "tiers")]
+    Complexity,
+}
+
+impl ShadowName {
+    /// The ordering strategy, when the shadow is one.
+    pub fn strategy(self) -> Option<StrategyName> {
+        match self {
+            ShadowName::Priority => Some(StrategyName::Priority),
+            ShadowName::Weighted => Some(StrategyName::Weighted),
+            ShadowName::LeastBusy => Some(StrategyName::LeastBusy),
+            ShadowName::Latency => Some(StrategyName::Latency),
+            ShadowName::Cheapest => Some(StrategyName::Cheapest),
+            ShadowName::Complexity => None,
+        }
+    }
+}
+
 /// Sends matching requests to another alias: `{ tag = "support-bot", alias = "small" }` or
 /// `{ header = "x-priority", equals = "low", alias = "cheap" }`.
 #[derive(Debug, Clone, Deserialize)]

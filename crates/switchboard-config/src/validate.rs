@@ -285,6 +285,13 @@ fn routing(c: &Config, alias: &str, m: &crate::ModelConfig) -> Result<(), Config
             }
         }
     }
+    if m.shadow == Some(crate::ShadowName::Complexity) && m.tiers.is_none() {
+        return Err(ConfigError::new(
+            file,
+            &format!("{key}.shadow"),
+            "`complexity` observes the alias's tiers: set `tiers` too",
+        ));
+    }
     if m.retry.max_attempts == 0 {
         return Err(ConfigError::new(
             file,

@@ -328,3 +328,20 @@ fn tier_thresholds_load_with_the_system_prompt_signal_off_by_default() {
         assert_eq!(e.key, "models.sized.tiers", "{e}");
     }
 }
+
+#[test]
+fn complexity_in_the_shadow_needs_tiers_to_observe() {
+    let alias = |extra: &str| {
+        format!(
+            "{BASE}\n[models.watched]\ndeployments = [{{ provider = \"demo\", model = \"w\" }}]\nshadow = \"complexity\"\n{extra}"
+        )
+    };
+    let e = load(&alias(""), &[]).unwrap_err();
+    assert_eq!(e.key, "models.watched.shadow", "{e}");
+    let tiers = "tiers = { small = \"demo\", medium = \"watched\", large = \"gpt\", medium_from_tokens = 10, large_from_tokens = 100 }\n";
+    let c = load(&alias(tiers), &[]).unwrap();
+    assert_eq!(
+        c.models["watched"].shadow,
+        Some(switchboard_config::ShadowName::Complexity)
+    );
+}

@@ -300,20 +300,28 @@ fn savings_are_actual_minus_shadow_and_may_be_negative() {
 #[test]
 fn the_shadow_book_totals_each_alias_separately() {
     let book = ShadowBook::new();
-    book.observe("gpt", Money(1_000), Money(300), true);
-    book.observe("gpt", Money(500), Money(500), false);
-    book.observe("claude", Money(200), Money(900), true);
+    book.observe("gpt", "mini", Money(1_000), Money(300), true);
+    book.observe("gpt", "gpt", Money(500), Money(500), false);
+    book.observe("gpt", "mini", Money(700), Money(100), true);
+    book.observe("claude", "opus", Money(200), Money(900), true);
     let report = book.report();
     assert_eq!(report.len(), 2);
     let (claude, gpt) = (&report[0], &report[1]);
     assert_eq!(claude.alias, "claude");
-    assert_eq!((gpt.requests, gpt.differed), (2, 1));
+    assert_eq!((gpt.requests, gpt.differed), (3, 2));
     assert_eq!(
         (gpt.actual_cost, gpt.shadow_cost),
-        (Money(1_500), Money(800))
+        (Money(2_200), Money(900))
     );
-    assert_eq!(gpt.savings(), Money(700));
-    assert_eq!(gpt.differed_ratio(), 0.5);
+    assert_eq!(gpt.savings(), Money(1_300));
+    assert_eq!(
+        gpt.choices
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [("gpt", 1), ("mini", 2)]
+    );
+    assert_eq!(claude.choices.get("opus"), Some(&1));
     assert_eq!(claude.savings(), Money(-700));
     book.reset();
     assert!(book.report().is_empty());
@@ -327,7 +335,7 @@ fn the_shadow_book_counts_every_observation_under_concurrency() {
             let book = std::sync::Arc::clone(&book);
             std::thread::spawn(move || {
                 for _ in 0..1_000 {
-                    book.observe("a", Money(3), Money(1), true);
+                    book.observe("a", "x", Money(3), Money(1), true);
                 }
             })
         })
@@ -337,5 +345,6 @@ fn the_shadow_book_counts_every_observation_under_concurrency() {
     }
     let fig = &book.report()[0];
     assert_eq!((fig.requests, fig.differed), (4_000, 4_000));
+    assert_eq!(fig.choices.get("x"), Some(&4_000));
     assert_eq!(fig.savings(), Money(8_000));
 }

@@ -472,6 +472,58 @@ deployments = [
     assert_eq!(row["actual_cost_usd"], "0.000200000");
     assert_eq!(row["shadow_cost_usd"], "0.000020000");
     assert_eq!(row["projected_savings_usd"], "0.000180000");
+    assert_eq!(row["choices"], json!({"mock-openai/budget": 4}));
+}
+
+#[tokio::test]
+async fn complexity_tiers_in_the_shadow_report_their_choices_and_savings_without_routing() {
+    let toml = r#"
+[models.observed-tiers]
+shadow = "complexity"
+deployments = [{ provider = "mock-openai", model = "premium-t", price = { input = 0, output = 10 } }]
+tiers = { small = "budget-t", medium = "observed-tiers", large = "max-t", medium_from_tokens = 20, large_from_tokens = 200 }
+
+[models.budget-t]
+deployments = [{ provider = "mock-openai", model = "budget-model", price = { input = 0, output = 1 } }]
+
+[models.max-t]
+deployments = [{ provider = "mock-openai", model = "max-model", price = { input = 0, output = 20 } }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    let long = json!({"model": "observed-tiers", "max_tokens": 5, "messages": [{"role": "user", "content": "word ".repeat(400)}]});
+    for body in [
+        ask("observed-tiers"),
+        ask("observed-tiers"),
+        ask("observed-tiers"),
+        long,
+    ] {
+        let r = h.post("/v1/chat/completions", KEY_A, body).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            r.header("x-switchboard-upstream-model"),
+            Some("premium-t"),
+            "the tiers only run in the shadow"
+        );
+        assert_eq!(r.header("x-switchboard-route"), Some("strategy=priority"));
+    }
+    assert_eq!(h.mock.calls_for_model("premium-t"), 4);
+    assert_eq!(
+        h.mock.calls_for_model("budget-model") + h.mock.calls_for_model("max-model"),
+        0
+    );
+    let report = h.admin("GET", "/admin/shadow", None).await.json();
+    let row = &report["shadow"][0];
+    assert_eq!(row["model"], "observed-tiers");
+    assert_eq!(row["strategy"], "complexity");
+    assert_eq!(
+        (row["requests"].as_u64(), row["differed"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(row["choices"], json!({"budget-t": 3, "max-t": 1}));
+    // 4 calls x 5 output tokens at $10/M as served; as tiered, 3 x 5 at $1/M + 1 x 5 at $20/M.
+    assert_eq!(row["actual_cost_usd"], "0.000200000");
+    assert_eq!(row["shadow_cost_usd"], "0.000115000");
+    assert_eq!(row["projected_savings_usd"], "0.000085000");
 }
 
 #[tokio::test]

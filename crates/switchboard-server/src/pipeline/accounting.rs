@@ -67,6 +67,8 @@ pub struct Accounting {
 #[derive(Debug, Clone)]
 pub struct ShadowNote {
     pub alias: String,
+    /// The deployment id (strategy shadows) or tier alias (complexity) it chose.
+    pub choice: String,
     pub price: Price,
     pub differed: bool,
 }
@@ -120,10 +122,13 @@ impl Accounting {
         usage.output_tokens = usage.output_tokens.max(floor_output);
         let cost = self.price.cost(&usage);
         if let Some(s) = self.shadow.take() {
-            self.gw
-                .health
-                .shadow
-                .observe(&s.alias, cost, s.price.cost(&usage), s.differed);
+            self.gw.health.shadow.observe(
+                &s.alias,
+                &s.choice,
+                cost,
+                s.price.cost(&usage),
+                s.differed,
+            );
         }
         let Some(admission) = self.admission.take() else {
             return cost;

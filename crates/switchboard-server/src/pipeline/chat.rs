@@ -41,19 +41,22 @@ pub async fn serve(
     let requested = call.chat.model.clone();
     route::route(&gw.catalog, &ctx.identity, &requested)?;
     let counted = estimate::count_chat(&call.chat);
-    let alias = match gw.config.models.get(&requested) {
+    let resolve::Serving { alias, shadow_tier } = match gw.config.models.get(&requested) {
         Some(m) => {
             let mut explain = routing::Explain::default();
-            let alias = resolve::serving_alias(
+            let serving = resolve::serving_alias(
                 m,
                 &requested,
                 || resolve::features(ctx, m, Some(&call.chat), counted.input_tokens),
                 &mut explain,
             );
             ctx.trail.lock().route = explain;
-            alias
+            serving
         }
-        None => requested.clone(),
+        None => resolve::Serving {
+            alias: requested.clone(),
+            shadow_tier: None,
+        },
     };
     let store = match cached::lookup(gw, ctx, &call).await? {
         cached::Lookup::Hit(resp) => return Ok(resp),
@@ -95,7 +98,7 @@ pub async fn serve(
         Err(e) => return Err(failed(acct, e)),
     };
     acct.set_price(served.deployment.price);
-    if let Some(note) = shadow_note(&alias, &served) {
+    if let Some(note) = shadow_note(gw, &alias, shadow_tier.as_deref(), &served) {
         acct.set_shadow(note);
     }
     let d = &served.deployment;
@@ -216,11 +219,28 @@ async fn attempt_on(
     Ok(Answer::Complete { body, usage })
 }
 
-/// The shadow strategy's choice, when the alias runs one.
-fn shadow_note(alias: &str, served: &Served) -> Option<ShadowNote> {
+/// The shadow's choice, when the alias runs one: the tier alias its shadow tiers chose
+/// (priced at that alias's first deployment, the one it serves from while healthy), or
+/// the deployment its shadow strategy put first.
+fn shadow_note(
+    gw: &Gateway,
+    alias: &str,
+    shadow_tier: Option<&str>,
+    served: &Served,
+) -> Option<ShadowNote> {
+    if let Some(tier_alias) = shadow_tier {
+        let first = resolve::deployments(gw, tier_alias).ok()?.first()?;
+        return Some(ShadowNote {
+            alias: alias.to_owned(),
+            choice: tier_alias.to_owned(),
+            price: first.price,
+            differed: tier_alias != alias,
+        });
+    }
     let (id, price) = served.shadow.as_ref()?;
     Some(ShadowNote {
         alias: alias.to_owned(),
+        choice: id.clone(),
         price: *price,
         differed: *id != served.deployment.id,
     })

@@ -1,6 +1,6 @@
 //! Which alias serves a request, and in what order its deployments are tried.
 
-use switchboard_config::{ModelConfig, StrategyName, TiersConfig};
+use switchboard_config::{ModelConfig, ShadowName, StrategyName, TiersConfig};
 use switchboard_proto::chat::{ChatRequest, Part, Role};
 use switchboard_router::{
     Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, tier_of,
@@ -72,18 +72,30 @@ pub fn features(
     }
 }
 
+/// Where a request goes, and where the alias's shadow tiers would have sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serving {
+    pub alias: String,
+    /// With `shadow = "complexity"`: the alias of the request's tier, not acted on.
+    pub shadow_tier: Option<String>,
+}
+
 /// The alias that serves a request for `requested`: the first matching rule's, else the
-/// complexity tier's, else `requested` itself; the choice is noted in `explain`.
-/// Operator-configured redirections are not checked against the key's model list, which
-/// only governs what a client may ask for.
+/// complexity tier's (unless the tiers only run in the shadow), else `requested` itself;
+/// the choice is noted in `explain`. Operator-configured redirections are not checked
+/// against the key's model list, which only governs what a client may ask for.
 pub fn serving_alias(
     m: &ModelConfig,
     requested: &str,
     features: impl FnOnce() -> Features,
     explain: &mut Explain,
-) -> String {
+) -> Serving {
+    let serve = |alias: &str| Serving {
+        alias: alias.to_owned(),
+        shadow_tier: None,
+    };
     if m.rules.is_empty() && m.tiers.is_none() {
-        return requested.to_owned();
+        return serve(requested);
     }
     let f = features();
     let rules: Vec<Rule> = m
@@ -111,15 +123,22 @@ pub fn serving_alias(
             Rule::Tag { tag, .. } => format!("tag:{tag}"),
             Rule::Header { name, .. } => format!("header:{name}"),
         });
-        return rule.alias().to_owned();
+        // Rules come before tiers, so a shadow of the tiers has nothing to say here.
+        return serve(rule.alias());
     }
     if let Some(t) = &m.tiers {
         let cfg = tier_config(t);
         let tier = tier_of(&cfg, &f);
+        if m.shadow == Some(ShadowName::Complexity) {
+            return Serving {
+                alias: requested.to_owned(),
+                shadow_tier: Some(cfg.alias(tier).to_owned()),
+            };
+        }
         explain.tier(tier);
-        return cfg.alias(tier).to_owned();
+        return serve(cfg.alias(tier));
     }
-    requested.to_owned()
+    serve(requested)
 }
 
 /// The router's view of an alias's tier settings.
@@ -210,7 +229,7 @@ pub fn order<'a>(
     } else {
         None
     };
-    let shadow = m.and_then(|m| m.shadow).and_then(|s| {
+    let shadow = m.and_then(|m| m.shadow?.strategy()).and_then(|s| {
         switchboard_router::order(strategy(s), &candidates, est, rng)
             .first()
             .copied()
