@@ -107,7 +107,9 @@ pub struct RetryConfig {
     pub base_backoff: Duration,
     #[serde(deserialize_with = "duration::de")]
     pub max_backoff: Duration,
-    /// One attempt's limit, up to its first byte; none: the provider's first_byte_timeout.
+    /// One attempt's limit, up to the point its answer can be committed to the client:
+    /// the whole body of a plain call, the first event of a stream. None: only the
+    /// provider's own `first_byte_timeout` and `total_timeout` apply.
     #[serde(deserialize_with = "duration::de_opt")]
     pub per_attempt_timeout: Option<Duration>,
     /// All attempts together.

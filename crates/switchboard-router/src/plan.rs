@@ -83,7 +83,8 @@ pub struct RetryPolicy {
     pub base_backoff: Duration,
     pub max_backoff: Duration,
     pub jitter: Jitter,
-    /// For the gateway: how long one attempt may wait for its first byte.
+    /// For the gateway: how long one attempt may take, up to the point its answer can be
+    /// committed (the whole body of a plain call, the first event of a stream).
     pub per_attempt_timeout: Option<Duration>,
     /// From the request's start, across all attempts.
     pub total_deadline: Option<Duration>,

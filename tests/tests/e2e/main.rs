@@ -15,4 +15,5 @@ mod messages;
 mod observability;
 mod provider_death;
 mod routing;
+mod routing_latency;
 mod tools_and_formats;

@@ -182,8 +182,9 @@ impl routing::Attempt for ChatAttempt<'_> {
     fn on<'a>(
         &'a self,
         d: &'a Deployment,
+        first_byte: &'a routing::FirstByte,
     ) -> impl Future<Output = Result<Answer, UpstreamError>> + Send + 'a {
-        attempt_on(d, self.call, self.capture, &self.trace)
+        attempt_on(d, self.call, self.capture, &self.trace, first_byte)
     }
 }
 
@@ -193,8 +194,10 @@ async fn attempt_on(
     call: &ChatCall,
     capture: bool,
     trace: &http::HeaderValue,
+    first_byte: &routing::FirstByte,
 ) -> Result<Answer, UpstreamError> {
     if d.provider.kind == ProviderKind::Builtin {
+        first_byte.mark();
         return Ok(Answer::Builtin(builtin::chat(
             &call.chat, &d.model, "builtin",
         )));
@@ -212,8 +215,12 @@ async fn attempt_on(
         };
         let mut relay = SseRelay::new(resp.into_body(), d.stream_transform(call), timeouts);
         relay.first_chunk().await.map_err(UpstreamError::Body)?;
+        // A stream's headers say little (some providers send them at once): its first
+        // event is when the answer really begins.
+        first_byte.mark();
         return Ok(Answer::Stream(Box::new(relay)));
     }
+    first_byte.mark();
     let body = attempt::read_answer(resp.into_body(), deadline).await?;
     let (body, usage) = d.read_chat(call, body).map_err(UpstreamError::Proto)?;
     Ok(Answer::Complete { body, usage })

@@ -4,7 +4,12 @@
 //!
 //! Each attempt takes a deployment from the alias's order, skipping open breakers, counts
 //! itself in flight, runs under the per-attempt timeout, and reports its outcome to the
-//! deployment's breaker and latency EWMA. After a failure the router's planner decides:
+//! deployment's breaker and latency EWMA. The per-attempt timeout (shortened to what is
+//! left of the total deadline) bounds an attempt up to the point where its answer can be
+//! committed: the whole body of a plain call, the first event of a stream; so a provider
+//! that sends its headers and then stalls is still failed over, invisibly. The EWMA is
+//! fed the time to first byte ([`FirstByte`]): response headers for a plain call, the
+//! first event for a stream, so a long answer does not make a fast provider look slow. After a failure the router's planner decides:
 //! retry the same deployment after a backoff (honouring `Retry-After`), fail over to the
 //! next one at once, move to a fallback alias, or give up with the last error. Nothing has
 //! reached the client at any of these points, so every retry is invisible to it.
@@ -130,14 +135,32 @@ fn outcome_label(e: &AttemptError) -> &'static str {
 }
 
 /// One upstream attempt of a call, on a given deployment, up to the point where its
-/// answer can be committed to the client. (A trait rather than an async closure, so the
-/// future's `Send`-ness is stated once instead of inferred for every lifetime.)
+/// answer can be committed to the client. It marks `first_byte` when the provider's
+/// answer begins (response headers; for a stream, its first event). (A trait rather than
+/// an async closure, so the future's `Send`-ness is stated once instead of inferred for
+/// every lifetime.)
 pub trait Attempt: Sync {
     type Answer: Send;
     fn on<'a>(
         &'a self,
         d: &'a Deployment,
+        first_byte: &'a FirstByte,
     ) -> impl Future<Output = Result<Self::Answer, UpstreamError>> + Send + 'a;
+}
+
+/// When an attempt's answer began arriving; set once by the attempt, read by the loop.
+#[derive(Debug, Default)]
+pub struct FirstByte(std::sync::OnceLock<Instant>);
+
+impl FirstByte {
+    pub fn mark(&self) {
+        // Only the first mark counts: it is the first byte.
+        let _ = self.0.set(Instant::now());
+    }
+
+    pub fn at(&self) -> Option<Instant> {
+        self.0.get().copied()
+    }
 }
 
 /// Runs `attempt` against `alias`'s deployments until one commits an answer.
@@ -227,19 +250,27 @@ pub async fn run<A: Attempt>(
         let _in_flight = health.map(|h| h.in_flight.enter());
         attempts += 1;
         let started = Instant::now();
+        let first_byte = FirstByte::default();
         let result = match planner.attempt_timeout(gw.now_ms()) {
-            Some(limit) => match tokio::time::timeout(limit, attempt.on(d)).await {
+            Some(limit) => match tokio::time::timeout(limit, attempt.on(d, &first_byte)).await {
                 Ok(r) => r,
+                // Say which part was too slow: waiting for the provider, or its body.
+                Err(_) if first_byte.at().is_some() => {
+                    Err(UpstreamError::BodyTimeout("per-attempt timeout"))
+                }
                 Err(_) => Err(UpstreamError::FirstByteTimeout(limit)),
             },
-            None => attempt.on(d).await,
+            None => attempt.on(d, &first_byte).await,
         };
         ctx.trail.lock().upstream += started.elapsed();
         let err = match result {
             Ok(answer) => {
                 if let Some(h) = health {
                     h.breaker.record(Outcome::Success);
-                    h.latency.observe(started.elapsed().as_secs_f64() * 1000.0);
+                    let ttfb = first_byte
+                        .at()
+                        .map_or_else(|| started.elapsed(), |t| t - started);
+                    h.latency.observe(ttfb.as_secs_f64() * 1000.0);
                 }
                 metrics::attempt(&d.provider.name, "ok");
                 let mut t = ctx.trail.lock();

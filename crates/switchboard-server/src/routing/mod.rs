@@ -16,6 +16,6 @@ pub mod explain;
 pub mod health;
 pub mod resolve;
 
-pub use attempts::{Attempt, Served, run};
+pub use attempts::{Attempt, FirstByte, Served, run};
 pub use explain::Explain;
 pub use health::Health;
