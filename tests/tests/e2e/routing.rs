@@ -555,6 +555,70 @@ breaker = { consecutive_failures = 2, cooldown = "30s" }
 "#;
 
 #[tokio::test]
+async fn a_fully_open_fallback_alias_is_passed_over_for_the_next_one_in_the_chain() {
+    let toml = r#"
+[models.first]
+deployments = [{ provider = "mock-openai", model = "first-model" }]
+fallbacks = ["second", "third"]
+retry = { max_attempts = 1 }
+
+[models.second]
+deployments = [{ provider = "mock-anthropic", model = "second-model" }]
+retry = { max_attempts = 1 }
+breaker = { consecutive_failures = 1, cooldown = "1h" }
+
+[models.third]
+deployments = [{ provider = "mock-gemini", model = "third-model" }]
+"#;
+    let h = Harness::builder().with_toml(toml).start().await;
+    // Open the middle alias's breaker.
+    h.mock
+        .add_fault(FaultRule::new("status=500").model("second-model").times(1));
+    assert_eq!(
+        h.post("/v1/chat/completions", KEY_A, ask("second"))
+            .await
+            .status,
+        502
+    );
+    let breaker = &h
+        .gw()
+        .health
+        .get("mock-anthropic/second-model")
+        .unwrap()
+        .breaker;
+    breaker.sync().await.unwrap();
+
+    // The primary fails; the next fallback is fully open, so the one after it answers
+    // (rather than the primary's error coming back).
+    h.mock
+        .add_fault(FaultRule::new("status=500").model("first-model"));
+    let r = h.post("/v1/chat/completions", KEY_A, ask("first")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.header("x-switchboard-upstream-model"),
+        Some("third-model")
+    );
+    assert_eq!(r.header("x-switchboard-fallbacks"), Some("second,third"));
+    assert_eq!(
+        (
+            h.mock.calls_for_model("first-model"),
+            h.mock.calls_for_model("second-model")
+        ),
+        (1, 1),
+        "the open alias got no call"
+    );
+    let record = h.audit_record(r.header("x-request-id").unwrap()).await;
+    assert_eq!(
+        record.route_log,
+        [
+            "mock-openai/first-model: 500",
+            "mock-anthropic/second-model: breaker open",
+            "mock-gemini/third-model: ok"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn an_alias_whose_breakers_are_all_open_goes_down_its_fallback_chain() {
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let h = Harness::builder()
