@@ -66,6 +66,15 @@ pub struct AuditRecord {
     /// Deployments tried and abandoned before the one that answered, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<String>,
+    /// How the serving alias and deployment were chosen, as in the `x-switchboard-route`
+    /// header (`"tier=small; fallback=spare; strategy=priority"`). Optional, and left out
+    /// when empty, so records written before it existed read and verify unchanged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub route: String,
+    /// What happened to each deployment touched, in order: attempt outcomes and breaker
+    /// skips (`"mock-openai/gpt: 503"`, `"mock-openai/gpt: breaker open"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_log: Vec<String>,
     pub decision: Decision,
     /// Why the request was blocked or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +163,11 @@ mod tests {
             provider: Some("openai".into()),
             attempts: 2,
             fallbacks: vec!["azure-east".into()],
+            route: "fallback=azure-east; strategy=priority".into(),
+            route_log: vec![
+                "openai/gpt-4o-mini: 503".into(),
+                "azure/gpt-4o-mini: ok".into(),
+            ],
             decision: Decision::Allowed,
             reason: None,
             status: 200,
@@ -191,6 +205,8 @@ mod tests {
             "served_model",
             "provider",
             "fallbacks",
+            "route",
+            "route_log",
             "reason",
         ] {
             assert!(
@@ -203,6 +219,20 @@ mod tests {
             "{line}"
         );
         assert!(line.contains(r#""decision":"allowed""#), "{line}");
+    }
+
+    #[test]
+    fn a_line_written_before_the_route_fields_existed_reads_and_writes_back_byte_for_byte() {
+        // The chain hash is over the line's bytes; an old record must still parse, and
+        // rewriting it (as a re-serialising tool would) must not change a byte.
+        let mut old = full();
+        old.route = String::new();
+        old.route_log.clear();
+        let line = old.to_line().unwrap();
+        let text = String::from_utf8(line.clone()).unwrap();
+        assert!(!text.contains("\"route"), "{text}");
+        let back: AuditRecord = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back.to_line().unwrap(), line);
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub use models::{DeploymentConfig, ModelConfig};
 pub use policy::{Capture, QuotaConfig, QuotaMetric, QuotaWindow, TeamConfig, TenantConfig};
 pub use prices::{PriceConfig, PriceTable};
 pub use providers::{ProviderConfig, ProviderKind};
-pub use routing::{BreakerSettings, RetryConfig, RuleConfig, StrategyName, TiersConfig};
+pub use routing::{
+    BreakerSettings, RetryConfig, RuleConfig, ShadowName, StrategyName, TiersConfig,
+};
 pub use secret::Secret;
 pub use server::{AdminConfig, MetricsConfig, ServerConfig};
 

@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 
-use crate::routing::{BreakerSettings, RetryConfig, RuleConfig, StrategyName, TiersConfig};
+use crate::routing::{
+    BreakerSettings, RetryConfig, RuleConfig, ShadowName, StrategyName, TiersConfig,
+};
 
 /// A model alias. Clients send the alias as `model`; the gateway orders its deployments by
 /// the alias's strategy, skips those whose breaker is open, and falls back along its
@@ -31,10 +33,10 @@ pub struct ModelConfig {
     /// Requests are served by the small, medium or large alias by their size.
     #[serde(default)]
     pub tiers: Option<TiersConfig>,
-    /// Observation mode: which strategy would have been chosen, and what it would have
-    /// cost, recorded without acting on it.
+    /// Observation mode: what a strategy (or, with `complexity`, this alias's tiers)
+    /// would have chosen, and what it would have cost, recorded without acting on it.
     #[serde(default)]
-    pub shadow: Option<StrategyName>,
+    pub shadow: Option<ShadowName>,
     #[serde(default)]
     pub retry: RetryConfig,
     #[serde(default)]

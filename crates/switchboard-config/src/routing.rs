@@ -24,6 +24,35 @@ pub enum StrategyName {
     Cheapest,
 }
 
+/// What an alias runs in observation mode: a deployment-ordering strategy, or its own
+/// complexity tiers (`complexity`: evaluated and recorded, not applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShadowName {
+    Priority,
+    Weighted,
+    LeastBusy,
+    Latency,
+    Cheapest,
+    /// The alias's `tiers`, which then only run in the shadow.
+    #[serde(alias = "tiers")]
+    Complexity,
+}
+
+impl ShadowName {
+    /// The ordering strategy, when the shadow is one.
+    pub fn strategy(self) -> Option<StrategyName> {
+        match self {
+            ShadowName::Priority => Some(StrategyName::Priority),
+            ShadowName::Weighted => Some(StrategyName::Weighted),
+            ShadowName::LeastBusy => Some(StrategyName::LeastBusy),
+            ShadowName::Latency => Some(StrategyName::Latency),
+            ShadowName::Cheapest => Some(StrategyName::Cheapest),
+            ShadowName::Complexity => None,
+        }
+    }
+}
+
 /// Sends matching requests to another alias: `{ tag = "support-bot", alias = "small" }` or
 /// `{ header = "x-priority", equals = "low", alias = "cheap" }`.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,10 +82,19 @@ pub struct TiersConfig {
     pub medium_from_turns: u32,
     #[serde(default = "never")]
     pub large_from_turns: u32,
+    /// System-prompt tokens from which a request is medium / large; off unless set.
+    #[serde(default = "never64")]
+    pub medium_from_system_tokens: u64,
+    #[serde(default = "never64")]
+    pub large_from_system_tokens: u64,
 }
 
 fn never() -> u32 {
     u32::MAX
+}
+
+fn never64() -> u64 {
+    u64::MAX
 }
 
 /// When and how to try again before the first byte reaches the client.
@@ -69,7 +107,9 @@ pub struct RetryConfig {
     pub base_backoff: Duration,
     #[serde(deserialize_with = "duration::de")]
     pub max_backoff: Duration,
-    /// One attempt's limit, up to its first byte; none: the provider's first_byte_timeout.
+    /// One attempt's limit, up to the point its answer can be committed to the client:
+    /// the whole body of a plain call, the first event of a stream. None: only the
+    /// provider's own `first_byte_timeout` and `total_timeout` apply.
     #[serde(deserialize_with = "duration::de_opt")]
     pub per_attempt_timeout: Option<Duration>,
     /// All attempts together.

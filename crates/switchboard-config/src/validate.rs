@@ -263,13 +263,34 @@ fn routing(c: &Config, alias: &str, m: &crate::ModelConfig) -> Result<(), Config
                 known(target, format!("{key}.tiers.{name}"))?;
             }
         }
-        if t.large_from_tokens < t.medium_from_tokens {
-            return Err(ConfigError::new(
-                file,
-                &format!("{key}.tiers"),
+        for (ok, what) in [
+            (
+                t.large_from_tokens >= t.medium_from_tokens,
                 "large_from_tokens must be >= medium_from_tokens",
-            ));
+            ),
+            // An unset medium step (the default, off) may sit above a set large one:
+            // that signal then goes straight from small to large.
+            (
+                t.medium_from_turns == u32::MAX || t.large_from_turns >= t.medium_from_turns,
+                "large_from_turns must be >= medium_from_turns",
+            ),
+            (
+                t.medium_from_system_tokens == u64::MAX
+                    || t.large_from_system_tokens >= t.medium_from_system_tokens,
+                "large_from_system_tokens must be >= medium_from_system_tokens",
+            ),
+        ] {
+            if !ok {
+                return Err(ConfigError::new(file, &format!("{key}.tiers"), what));
+            }
         }
+    }
+    if m.shadow == Some(crate::ShadowName::Complexity) && m.tiers.is_none() {
+        return Err(ConfigError::new(
+            file,
+            &format!("{key}.shadow"),
+            "`complexity` observes the alias's tiers: set `tiers` too",
+        ));
     }
     if m.retry.max_attempts == 0 {
         return Err(ConfigError::new(

@@ -289,3 +289,59 @@ breaker = { consecutive_failures = 3, cooldown = "2s" }
         assert_eq!(e.key, key, "{e}");
     }
 }
+
+#[test]
+fn tier_thresholds_load_with_the_system_prompt_signal_off_by_default() {
+    let tiers = |t: &str| {
+        format!(
+            "{BASE}\n[models.sized]\ndeployments = [{{ provider = \"demo\", model = \"s\" }}]\n\
+             tiers = {{ small = \"demo\", medium = \"sized\", large = \"gpt\", medium_from_tokens = 10, large_from_tokens = 100{t} }}\n"
+        )
+    };
+    let c = load(&tiers(""), &[]).unwrap();
+    let t = c.models["sized"].tiers.as_ref().unwrap();
+    assert_eq!(
+        (t.medium_from_system_tokens, t.large_from_system_tokens),
+        (u64::MAX, u64::MAX)
+    );
+    let c = load(
+        &tiers(", medium_from_system_tokens = 300, large_from_system_tokens = 900"),
+        &[],
+    )
+    .unwrap();
+    let t = c.models["sized"].tiers.as_ref().unwrap();
+    assert_eq!(
+        (t.medium_from_system_tokens, t.large_from_system_tokens),
+        (300, 900)
+    );
+    // Only a large step: the signal goes from small straight to large.
+    load(
+        &tiers(", large_from_turns = 20, large_from_system_tokens = 900"),
+        &[],
+    )
+    .unwrap();
+    for bad in [
+        ", medium_from_system_tokens = 900, large_from_system_tokens = 300",
+        ", medium_from_turns = 9, large_from_turns = 3",
+    ] {
+        let e = load(&tiers(bad), &[]).unwrap_err();
+        assert_eq!(e.key, "models.sized.tiers", "{e}");
+    }
+}
+
+#[test]
+fn complexity_in_the_shadow_needs_tiers_to_observe() {
+    let alias = |extra: &str| {
+        format!(
+            "{BASE}\n[models.watched]\ndeployments = [{{ provider = \"demo\", model = \"w\" }}]\nshadow = \"complexity\"\n{extra}"
+        )
+    };
+    let e = load(&alias(""), &[]).unwrap_err();
+    assert_eq!(e.key, "models.watched.shadow", "{e}");
+    let tiers = "tiers = { small = \"demo\", medium = \"watched\", large = \"gpt\", medium_from_tokens = 10, large_from_tokens = 100 }\n";
+    let c = load(&alias(tiers), &[]).unwrap();
+    assert_eq!(
+        c.models["watched"].shadow,
+        Some(switchboard_config::ShadowName::Complexity)
+    );
+}

@@ -63,7 +63,7 @@ pub use gate::Gate;
 pub use handle::{BreakerHandle, spawn_breaker};
 pub use latency::{Ewma, LatencyTracker};
 pub use load::{InFlight, InFlightGuard};
-pub use plan::{Fallbacks, Next, Planner, RetryOn, RetryPolicy};
+pub use plan::{Fallbacks, Next, Planner, RetryOn, RetryPolicy, Skip};
 pub use rng::SplitMix;
 pub use shadow::{ShadowBook, ShadowFigures, projected_savings};
 pub use strategy::{Availability, Candidate, Estimate, Strategy, fits, order};

@@ -33,6 +33,9 @@
 //!   visited, and visits each alias at most once.
 //! - Fallback aliases are tried in chain order; the context and content-policy
 //!   fallbacks are used once each, and no alias is visited twice.
+//! - An alias with nothing to try is skipped without an attempt ([`Planner::skip`]):
+//!   every breaker open moves down the chain, no context window large enough takes the
+//!   context fallback.
 
 use std::time::Duration;
 
@@ -80,7 +83,8 @@ pub struct RetryPolicy {
     pub base_backoff: Duration,
     pub max_backoff: Duration,
     pub jitter: Jitter,
-    /// For the gateway: how long one attempt may wait for its first byte.
+    /// For the gateway: how long one attempt may take, up to the point its answer can be
+    /// committed (the whole body of a plain call, the first event of a stream).
     pub per_attempt_timeout: Option<Duration>,
     /// From the request's start, across all attempts.
     pub total_deadline: Option<Duration>,
@@ -123,6 +127,15 @@ pub enum Next {
     FallbackAlias(String),
     /// Return the last error to the client.
     GiveUp,
+}
+
+/// Why an alias could not be tried at all (see [`Planner::skip`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Every deployment's breaker is open.
+    AllOpen,
+    /// No deployment's context window holds the request.
+    NothingFits,
 }
 
 /// One request's retry state. Pure: time comes in as `now_ms` readings.
@@ -220,7 +233,26 @@ impl Planner {
                 }
             }
         };
-        match &next {
+        self.moved(&next);
+        next
+    }
+
+    /// The current alias offers nothing to try, so no attempt was made: where next.
+    /// [`Skip::AllOpen`] moves down the chain (an alias whose every breaker is open
+    /// would fail at once; its fallbacks may well be healthy). [`Skip::NothingFits`]
+    /// takes the context fallback once. `GiveUp` when there is nowhere left to go.
+    pub fn skip(&mut self, why: Skip) -> Next {
+        let next = match why {
+            Skip::AllOpen => self.chain(),
+            Skip::NothingFits => self.special(self.fallbacks.context.clone()),
+        };
+        self.moved(&next);
+        next
+    }
+
+    /// Resets the per-alias and per-deployment counts when the plan moves on.
+    fn moved(&mut self, next: &Next) {
+        match next {
             Next::Failover { .. } => {
                 self.on_deployment = 0;
                 self.backoff.reset();
@@ -233,7 +265,6 @@ impl Planner {
             }
             Next::RetrySame { .. } | Next::GiveUp => {}
         }
-        next
     }
 
     /// The next unvisited alias of the chain.

@@ -1,12 +1,14 @@
 //! Shadow mode: what a different strategy would have cost, without acting on it.
 //!
-//! Before switching an alias to, say, [`crate::Strategy::Cheapest`], an operator can run
-//! it in the shadow: for every request the gateway routes as configured, it also asks
-//! [`crate::order`] with the shadow strategy, prices the shadow's first choice at the
-//! call's real usage, and records both figures here. The [`ShadowBook`] then shows how
-//! often the shadow would have chosen differently and what it would have saved.
+//! Before switching an alias to, say, [`crate::Strategy::Cheapest`], or turning its
+//! complexity tiers on, an operator can run it in the shadow: for every request the
+//! gateway routes as configured, it also asks what the shadow would have chosen (the
+//! first deployment of [`crate::order`] with the shadow strategy, or the alias of the
+//! request's [`crate::tier`]), prices that choice at the call's real usage, and records
+//! both figures here. The [`ShadowBook`] then shows how often the shadow would have
+//! chosen differently, what it would have chosen, and what it would have saved.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -30,6 +32,8 @@ pub struct ShadowFigures {
     pub actual_cost: Money,
     /// What they would have cost as the shadow routed them.
     pub shadow_cost: Money,
+    /// How often the shadow chose each deployment (strategies) or alias (tiers).
+    pub choices: BTreeMap<String, u64>,
 }
 
 impl ShadowFigures {
@@ -59,9 +63,16 @@ impl ShadowBook {
         Self::default()
     }
 
-    /// One request of `alias`: its real cost, the shadow choice's cost, and whether the
-    /// shadow chose another deployment than the one that served it.
-    pub fn observe(&self, alias: &str, actual_cost: Money, shadow_cost: Money, differed: bool) {
+    /// One request of `alias`: what the shadow chose, the real cost, the shadow choice's
+    /// cost, and whether the shadow chose otherwise than what served it.
+    pub fn observe(
+        &self,
+        alias: &str,
+        choice: &str,
+        actual_cost: Money,
+        shadow_cost: Money,
+        differed: bool,
+    ) {
         let mut map = self.by_alias.lock();
         let fig = match map.get_mut(alias) {
             Some(fig) => fig,
@@ -76,6 +87,12 @@ impl ShadowBook {
         fig.differed += u64::from(differed);
         fig.actual_cost += actual_cost;
         fig.shadow_cost += shadow_cost;
+        match fig.choices.get_mut(choice) {
+            Some(n) => *n += 1,
+            None => {
+                fig.choices.insert(choice.to_owned(), 1);
+            }
+        }
     }
 
     /// Every alias's figures, sorted by alias.

@@ -7,11 +7,13 @@
 //!
 //! Tiering is deliberately coarse and explainable: two thresholds per signal, and the
 //! request goes to the largest tier any signal reaches (a long prompt in a short chat
-//! and a long chat of short turns both need the bigger model). A system prompt alone
-//! does not move the tier: system prompts are mostly fixed boilerplate whose tokens are
-//! already counted in `prompt_tokens`, and counting them twice would send every request
-//! of an app with a long system prompt to the large model. `has_system_prompt` is
-//! carried for rules and metrics.
+//! and a long chat of short turns both need the bigger model). The signals are the
+//! prompt's tokens (system prompt included), the user turns, and the system prompt's own
+//! tokens. The last is off unless configured: for many apps the system prompt is fixed
+//! boilerplate already counted in `prompt_tokens`, and a threshold on it would send every
+//! request of such an app to the same tier. Where the system prompt carries the task
+//! (long instructions, an agent's rules), an operator sets its thresholds so that a
+//! demanding system prompt raises the tier even when the user's message is short.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +23,9 @@ pub struct Features {
     /// Estimated input tokens, system prompt included.
     pub prompt_tokens: u64,
     pub has_system_prompt: bool,
-    /// Messages in the conversation, counting the new one.
+    /// Tokens of the system prompt alone (0 without one, and when no tier uses it).
+    pub system_prompt_tokens: u64,
+    /// User messages in the conversation, counting the new one.
     pub turns: u32,
     /// Tags from the key or the request metadata.
     pub tags: Vec<String>,
@@ -39,7 +43,8 @@ pub enum Tier {
 }
 
 /// The aliases of the three tiers and where each starts. A threshold of `u64::MAX`
-/// (`u32::MAX` for turns) disables that step; a threshold of 0 means "always".
+/// (`u32::MAX` for turns) disables that step; a threshold of 0 means "always". The
+/// system-prompt thresholds are off (`u64::MAX`) by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierConfig {
     pub small: String,
@@ -49,9 +54,23 @@ pub struct TierConfig {
     pub large_from_tokens: u64,
     pub medium_from_turns: u32,
     pub large_from_turns: u32,
+    #[serde(default = "off")]
+    pub medium_from_system_tokens: u64,
+    #[serde(default = "off")]
+    pub large_from_system_tokens: u64,
+}
+
+fn off() -> u64 {
+    u64::MAX
 }
 
 impl TierConfig {
+    /// Whether any tier looks at the system prompt's size, so the gateway counts it only
+    /// when it matters.
+    pub fn uses_system_prompt(&self) -> bool {
+        self.medium_from_system_tokens != u64::MAX || self.large_from_system_tokens != u64::MAX
+    }
+
     pub fn alias(&self, tier: Tier) -> &str {
         match tier {
             Tier::Small => &self.small,
@@ -73,7 +92,12 @@ pub fn tier_of(cfg: &TierConfig, f: &Features) -> Tier {
         u64::from(cfg.medium_from_turns),
         u64::from(cfg.large_from_turns),
     );
-    by_tokens.max(by_turns)
+    let by_system = step(
+        f.system_prompt_tokens,
+        cfg.medium_from_system_tokens,
+        cfg.large_from_system_tokens,
+    );
+    by_tokens.max(by_turns).max(by_system)
 }
 
 /// The alias for the request's tier.

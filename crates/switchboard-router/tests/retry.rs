@@ -6,7 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use switchboard_router::backoff::ceiling;
 use switchboard_router::{
-    AttemptError, Backoff, Fallbacks, Jitter, Next, Planner, RetryOn, RetryPolicy, SplitMix,
+    AttemptError, Backoff, Fallbacks, Jitter, Next, Planner, RetryOn, RetryPolicy, Skip, SplitMix,
 };
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -259,6 +259,59 @@ fn the_fallback_chain_is_tried_in_order_each_alias_once_with_a_fresh_budget() {
         p.after_failure(0, &status(500), 1),
         FAILOVER,
         "b has its own 3 attempts"
+    );
+}
+
+#[test]
+fn an_alias_with_every_breaker_open_is_skipped_down_the_chain_without_an_attempt() {
+    let one = RetryPolicy {
+        max_attempts: 1,
+        ..policy()
+    };
+    let mut p = planner(one, chain(&["b", "c"]));
+    assert_eq!(p.skip(Skip::AllOpen), Next::FallbackAlias("b".into()));
+    assert_eq!(p.attempts(), 0, "a skip is not an attempt");
+    // b is tried and fails: the chain continues after b, not from its start.
+    assert_eq!(
+        p.after_failure(0, &status(503), 0),
+        Next::FallbackAlias("c".into())
+    );
+    assert_eq!(
+        p.skip(Skip::AllOpen),
+        Next::GiveUp,
+        "the chain is exhausted"
+    );
+
+    // A fallback alias reached by a skip gets the full attempt budget.
+    let mut p = planner(policy(), chain(&["b"]));
+    assert_eq!(p.skip(Skip::AllOpen), Next::FallbackAlias("b".into()));
+    for _ in 0..2 {
+        assert_eq!(p.after_failure(0, &status(500), 1), FAILOVER);
+    }
+}
+
+#[test]
+fn an_alias_where_nothing_fits_is_skipped_to_the_context_fallback_once() {
+    let fb = Fallbacks {
+        context: Some("long".into()),
+        ..chain(&["b"])
+    };
+    let mut p = planner(policy(), fb);
+    assert_eq!(
+        p.skip(Skip::NothingFits),
+        Next::FallbackAlias("long".into())
+    );
+    assert_eq!(p.skip(Skip::NothingFits), Next::GiveUp);
+    assert_eq!(
+        p.skip(Skip::AllOpen),
+        Next::FallbackAlias("b".into()),
+        "the chain is still there"
+    );
+    let mut p = planner(policy(), chain(&["b"]));
+    assert_eq!(
+        p.skip(Skip::NothingFits),
+        Next::GiveUp,
+        "no context fallback"
     );
 }
 

@@ -178,6 +178,8 @@ fn tiers() -> TierConfig {
         large_from_tokens: 20_000,
         medium_from_turns: 6,
         large_from_turns: 30,
+        medium_from_system_tokens: u64::MAX,
+        large_from_system_tokens: u64::MAX,
     }
 }
 
@@ -209,11 +211,44 @@ fn the_largest_tier_any_signal_reaches_wins() {
 }
 
 #[test]
-fn a_system_prompt_alone_does_not_change_the_tier() {
+fn by_default_a_system_prompt_does_not_change_the_tier() {
     let cfg = tiers();
+    assert!(!cfg.uses_system_prompt());
     let mut f = features(100, 1);
     f.has_system_prompt = true;
+    f.system_prompt_tokens = 50_000;
     assert_eq!(tier(&cfg, &f), "mini");
+}
+
+#[test]
+fn configured_system_prompt_thresholds_raise_the_tier() {
+    let cfg = TierConfig {
+        medium_from_system_tokens: 500,
+        large_from_system_tokens: 5_000,
+        ..tiers()
+    };
+    assert!(cfg.uses_system_prompt());
+    let with_system = |tokens: u64| Features {
+        has_system_prompt: tokens > 0,
+        system_prompt_tokens: tokens,
+        ..features(100, 1)
+    };
+    assert_eq!(tier(&cfg, &with_system(0)), "mini");
+    assert_eq!(tier(&cfg, &with_system(499)), "mini");
+    assert_eq!(tier(&cfg, &with_system(500)), "standard");
+    assert_eq!(tier(&cfg, &with_system(5_000)), "max");
+    // Still the largest any signal reaches: a long chat beats a medium system prompt.
+    let long_chat = Features {
+        turns: 30,
+        ..with_system(600)
+    };
+    assert_eq!(tier_of(&cfg, &long_chat), Tier::Large);
+    // Only the medium step set: the large step stays off.
+    let medium_only = TierConfig {
+        large_from_system_tokens: u64::MAX,
+        ..cfg
+    };
+    assert_eq!(tier(&medium_only, &with_system(1_000_000)), "standard");
 }
 
 #[test]
@@ -265,20 +300,28 @@ fn savings_are_actual_minus_shadow_and_may_be_negative() {
 #[test]
 fn the_shadow_book_totals_each_alias_separately() {
     let book = ShadowBook::new();
-    book.observe("gpt", Money(1_000), Money(300), true);
-    book.observe("gpt", Money(500), Money(500), false);
-    book.observe("claude", Money(200), Money(900), true);
+    book.observe("gpt", "mini", Money(1_000), Money(300), true);
+    book.observe("gpt", "gpt", Money(500), Money(500), false);
+    book.observe("gpt", "mini", Money(700), Money(100), true);
+    book.observe("claude", "opus", Money(200), Money(900), true);
     let report = book.report();
     assert_eq!(report.len(), 2);
     let (claude, gpt) = (&report[0], &report[1]);
     assert_eq!(claude.alias, "claude");
-    assert_eq!((gpt.requests, gpt.differed), (2, 1));
+    assert_eq!((gpt.requests, gpt.differed), (3, 2));
     assert_eq!(
         (gpt.actual_cost, gpt.shadow_cost),
-        (Money(1_500), Money(800))
+        (Money(2_200), Money(900))
     );
-    assert_eq!(gpt.savings(), Money(700));
-    assert_eq!(gpt.differed_ratio(), 0.5);
+    assert_eq!(gpt.savings(), Money(1_300));
+    assert_eq!(
+        gpt.choices
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [("gpt", 1), ("mini", 2)]
+    );
+    assert_eq!(claude.choices.get("opus"), Some(&1));
     assert_eq!(claude.savings(), Money(-700));
     book.reset();
     assert!(book.report().is_empty());
@@ -292,7 +335,7 @@ fn the_shadow_book_counts_every_observation_under_concurrency() {
             let book = std::sync::Arc::clone(&book);
             std::thread::spawn(move || {
                 for _ in 0..1_000 {
-                    book.observe("a", Money(3), Money(1), true);
+                    book.observe("a", "x", Money(3), Money(1), true);
                 }
             })
         })
@@ -302,5 +345,6 @@ fn the_shadow_book_counts_every_observation_under_concurrency() {
     }
     let fig = &book.report()[0];
     assert_eq!((fig.requests, fig.differed), (4_000, 4_000));
+    assert_eq!(fig.choices.get("x"), Some(&4_000));
     assert_eq!(fig.savings(), Money(8_000));
 }

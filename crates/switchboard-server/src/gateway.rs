@@ -43,6 +43,10 @@ pub struct Gateway {
     /// Membership and gossip, when the node runs in a cluster.
     pub cluster: Option<Arc<switchboard_cluster::Cluster>>,
     ids: RequestIds,
+    /// Routing generators handed out so far. Its own counter, not the request ids': a
+    /// client-supplied `x-request-id` skips the id counter, and that must not change
+    /// which seed the next request's routing gets.
+    routing_draws: AtomicU64,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -125,16 +129,19 @@ impl Gateway {
             audit,
             clock,
             ids: RequestIds::new(),
+            routing_draws: AtomicU64::new(0),
             config,
         })
     }
 
-    /// A random source for one request's routing: seeded from `server.routing_seed` and a
-    /// counter when configured (reproducible), else from fresh entropy.
+    /// A random source for one request's routing (weighted order and retry jitter):
+    /// seeded from `server.routing_seed` and the number of requests routed before when
+    /// configured, so the same sequence of requests is routed the same way on every run;
+    /// else from fresh entropy.
     pub fn rng(&self) -> switchboard_router::SplitMix {
         match self.config.server.routing_seed {
             Some(seed) => {
-                let n = self.ids.counter.fetch_add(1, Ordering::Relaxed);
+                let n = self.routing_draws.fetch_add(1, Ordering::Relaxed);
                 switchboard_router::SplitMix::seeded(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
             }
             None => switchboard_router::SplitMix::from_entropy(),
@@ -166,7 +173,7 @@ impl Gateway {
 #[derive(Debug)]
 struct RequestIds {
     prefix: String,
-    pub(crate) counter: AtomicU64,
+    counter: AtomicU64,
 }
 
 impl RequestIds {

@@ -22,6 +22,7 @@ pub const LEASE_RESERVED: &str = "switchboard_ledger_reserved";
 pub const LEDGER_QUOTAS: &str = "switchboard_ledger_quotas";
 pub const UPSTREAM_ATTEMPTS: &str = "switchboard_upstream_attempts_total";
 pub const FALLBACKS: &str = "switchboard_fallbacks_total";
+pub const ROUTE_DECISIONS: &str = "switchboard_route_decisions_total";
 pub const BREAKER_STATE: &str = "switchboard_breaker_state";
 pub const BREAKER_TRANSITIONS: &str = "switchboard_breaker_transitions_total";
 pub const COST: &str = "switchboard_cost_nano_usd_total";
@@ -162,6 +163,13 @@ pub fn attempt(provider: &str, outcome: &'static str) {
 /// A call moved on to a fallback alias.
 pub fn fallback(from: &str, to: &str) {
     counter!(FALLBACKS, "from" => from.to_owned(), "to" => to.to_owned()).increment(1);
+}
+
+/// How a routed call's serving alias was decided: `requested`, `rule`, `tier`,
+/// `fallback`, `context_fallback`, `content_policy_fallback`; or, for a call nobody
+/// answered, `all_open` (every alias of the chain fully open) and `exhausted`.
+pub fn route_decision(reason: &'static str) {
+    counter!(ROUTE_DECISIONS, "reason" => reason).increment(1);
 }
 
 /// A breaker's state: 0 closed, 1 half-open, 2 open.

@@ -53,16 +53,25 @@ pub fn shadow(gw: &Gateway) -> AdminResponse {
         .map(|f| {
             json!({
                 "model": f.alias,
-                "strategy": gw.config.models.get(&f.alias).and_then(|m| m.shadow).map(|s| crate::routing::resolve::strategy(s).as_str()),
+                "strategy": gw.config.models.get(&f.alias).and_then(|m| m.shadow).map(shadow_name),
                 "requests": f.requests,
                 "differed": f.differed,
                 "actual_cost_usd": Money(f.actual_cost.nanos()).to_string(),
                 "shadow_cost_usd": f.shadow_cost.to_string(),
                 "projected_savings_usd": f.savings().to_string(),
+                "choices": f.choices,
             })
         })
         .collect();
     json(StatusCode::OK, &json!({ "shadow": list }))
+}
+
+/// The config spelling of what an alias runs in the shadow.
+fn shadow_name(s: switchboard_config::ShadowName) -> &'static str {
+    match s.strategy() {
+        Some(st) => crate::routing::resolve::strategy(st).as_str(),
+        None => "complexity",
+    }
 }
 
 /// Sets the breaker gauges from the live states, just before a scrape.

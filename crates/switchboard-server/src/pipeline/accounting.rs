@@ -32,6 +32,8 @@ pub struct Trail {
     pub attempts: u32,
     /// Fallback aliases the call moved through, in order.
     pub fallbacks: Vec<String>,
+    /// Every routing decision and attempt outcome, for the audit record.
+    pub route: crate::routing::Explain,
     /// How the response cache answered, when the alias caches.
     pub cache: Option<&'static str>,
     /// Guardrail findings, for the audit record.
@@ -65,6 +67,8 @@ pub struct Accounting {
 #[derive(Debug, Clone)]
 pub struct ShadowNote {
     pub alias: String,
+    /// The deployment id (strategy shadows) or tier alias (complexity) it chose.
+    pub choice: String,
     pub price: Price,
     pub differed: bool,
 }
@@ -137,10 +141,13 @@ impl Accounting {
         usage.output_tokens = usage.output_tokens.max(floor_output);
         let cost = self.price.cost(&usage);
         if let Some(s) = self.shadow.take() {
-            self.gw
-                .health
-                .shadow
-                .observe(&s.alias, cost, s.price.cost(&usage), s.differed);
+            self.gw.health.shadow.observe(
+                &s.alias,
+                &s.choice,
+                cost,
+                s.price.cost(&usage),
+                s.differed,
+            );
         }
         let Some(admission) = self.admission.take() else {
             return cost;
@@ -219,6 +226,8 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
         provider: trail.provider.clone(),
         attempts: trail.attempts,
         fallbacks: trail.fallbacks.clone(),
+        route: trail.route.route(),
+        route_log: trail.route.lines().to_vec(),
         cache: trail.cache.map(str::to_owned),
         guardrails: trail.guardrails.clone(),
         decision,

@@ -41,11 +41,22 @@ pub async fn serve(
     let requested = call.chat.model.clone();
     route::route(&gw.catalog, &ctx.identity, &requested)?;
     let counted = estimate::count_chat(&call.chat);
-    let alias = match gw.config.models.get(&requested) {
-        Some(m) => resolve::serving_alias(m, &requested, || {
-            resolve::features(ctx, Some(&call.chat), counted.input_tokens)
-        }),
-        None => requested.clone(),
+    let resolve::Serving { alias, shadow_tier } = match gw.config.models.get(&requested) {
+        Some(m) => {
+            let mut explain = routing::Explain::default();
+            let serving = resolve::serving_alias(
+                m,
+                &requested,
+                || resolve::features(ctx, m, Some(&call.chat), counted.input_tokens),
+                &mut explain,
+            );
+            ctx.trail.lock().route = explain;
+            serving
+        }
+        None => resolve::Serving {
+            alias: requested.clone(),
+            shadow_tier: None,
+        },
     };
     let store = match cached::lookup(gw, ctx, &call).await? {
         cached::Lookup::Hit(resp) => return Ok(resp),
@@ -102,7 +113,7 @@ pub async fn serve(
         Err(e) => return Err(failed(acct, e)),
     };
     acct.set_price(served.deployment.price);
-    if let Some(note) = shadow_note(&alias, &served) {
+    if let Some(note) = shadow_note(gw, &alias, shadow_tier.as_deref(), &served) {
         acct.set_shadow(note);
     }
     let d = &served.deployment;
@@ -192,8 +203,9 @@ impl routing::Attempt for ChatAttempt<'_> {
     fn on<'a>(
         &'a self,
         d: &'a Deployment,
+        first_byte: &'a routing::FirstByte,
     ) -> impl Future<Output = Result<Answer, UpstreamError>> + Send + 'a {
-        attempt_on(d, self.call, self.capture, &self.trace)
+        attempt_on(d, self.call, self.capture, &self.trace, first_byte)
     }
 }
 
@@ -203,8 +215,10 @@ async fn attempt_on(
     call: &ChatCall,
     capture: bool,
     trace: &http::HeaderValue,
+    first_byte: &routing::FirstByte,
 ) -> Result<Answer, UpstreamError> {
     if d.provider.kind == ProviderKind::Builtin {
+        first_byte.mark();
         return Ok(Answer::Builtin(builtin::chat(
             &call.chat, &d.model, "builtin",
         )));
@@ -222,18 +236,39 @@ async fn attempt_on(
         };
         let mut relay = SseRelay::new(resp.into_body(), d.stream_transform(call), timeouts);
         relay.first_chunk().await.map_err(UpstreamError::Body)?;
+        // A stream's headers say little (some providers send them at once): its first
+        // event is when the answer really begins.
+        first_byte.mark();
         return Ok(Answer::Stream(Box::new(relay)));
     }
+    first_byte.mark();
     let body = attempt::read_answer(resp.into_body(), deadline).await?;
     let (body, usage) = d.read_chat(call, body).map_err(UpstreamError::Proto)?;
     Ok(Answer::Complete { body, usage })
 }
 
-/// The shadow strategy's choice, when the alias runs one.
-fn shadow_note(alias: &str, served: &Served) -> Option<ShadowNote> {
+/// The shadow's choice, when the alias runs one: the tier alias its shadow tiers chose
+/// (priced at that alias's first deployment, the one it serves from while healthy), or
+/// the deployment its shadow strategy put first.
+fn shadow_note(
+    gw: &Gateway,
+    alias: &str,
+    shadow_tier: Option<&str>,
+    served: &Served,
+) -> Option<ShadowNote> {
+    if let Some(tier_alias) = shadow_tier {
+        let first = resolve::deployments(gw, tier_alias).ok()?.first()?;
+        return Some(ShadowNote {
+            alias: alias.to_owned(),
+            choice: tier_alias.to_owned(),
+            price: first.price,
+            differed: tier_alias != alias,
+        });
+    }
     let (id, price) = served.shadow.as_ref()?;
     Some(ShadowNote {
         alias: alias.to_owned(),
+        choice: id.clone(),
         price: *price,
         differed: *id != served.deployment.id,
     })

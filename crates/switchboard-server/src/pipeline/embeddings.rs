@@ -72,8 +72,9 @@ impl routing::Attempt for EmbeddingsAttempt<'_> {
     fn on<'a>(
         &'a self,
         d: &'a Deployment,
+        first_byte: &'a routing::FirstByte,
     ) -> impl Future<Output = Result<(Bytes, Usage), UpstreamError>> + Send + 'a {
-        attempt_on(d, self.0, &self.1)
+        attempt_on(d, self.0, &self.1, first_byte)
     }
 }
 
@@ -81,8 +82,10 @@ async fn attempt_on(
     d: &Deployment,
     call: &EmbeddingsCall,
     trace: &http::HeaderValue,
+    first_byte: &routing::FirstByte,
 ) -> Result<(Bytes, Usage), UpstreamError> {
     if d.provider.kind == ProviderKind::Builtin {
+        first_byte.mark();
         let texts = call.request.texts.as_deref().ok_or_else(|| {
             UpstreamError::Proto(ProtoError::field(
                 "input",
@@ -101,6 +104,7 @@ async fn attempt_on(
         .insert(crate::trace::TRACEPARENT, trace.clone());
     let deadline = Instant::now() + d.provider.total_timeout;
     let resp = attempt::send(d, req).await?;
+    first_byte.mark();
     let body = attempt::read_answer(resp.into_body(), deadline).await?;
     d.read_embeddings(call, body).map_err(UpstreamError::Proto)
 }

@@ -78,6 +78,8 @@ pub fn plain_json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
     resp
 }
 
+/// How the serving alias and deployment were chosen (see `routing::explain`).
+pub const ROUTE: &str = "x-switchboard-route";
 /// Fallback aliases a call moved through, comma-separated.
 pub const FALLBACKS: &str = "x-switchboard-fallbacks";
 
@@ -88,6 +90,7 @@ pub fn with_route(mut resp: Response<ResponseBody>, served: &Served) -> Response
     h.insert(PROVIDER, header(&served.deployment.provider.name));
     h.insert(UPSTREAM_MODEL, header(&served.deployment.model));
     h.insert(ATTEMPTS, header(&served.attempts.to_string()));
+    h.insert(ROUTE, header(&served.route));
     if !served.fallbacks.is_empty() {
         h.insert(FALLBACKS, header(&served.fallbacks.join(",")));
     }

@@ -4,21 +4,32 @@
 //!
 //! Each attempt takes a deployment from the alias's order, skipping open breakers, counts
 //! itself in flight, runs under the per-attempt timeout, and reports its outcome to the
-//! deployment's breaker and latency EWMA. After a failure the router's planner decides:
+//! deployment's breaker and latency EWMA. The per-attempt timeout (shortened to what is
+//! left of the total deadline) bounds an attempt up to the point where its answer can be
+//! committed: the whole body of a plain call, the first event of a stream; so a provider
+//! that sends its headers and then stalls is still failed over, invisibly. The EWMA is
+//! fed the time to first byte ([`FirstByte`]): response headers for a plain call, the
+//! first event for a stream, so a long answer does not make a fast provider look slow. After a failure the router's planner decides:
 //! retry the same deployment after a backoff (honouring `Retry-After`), fail over to the
 //! next one at once, move to a fallback alias, or give up with the last error. Nothing has
 //! reached the client at any of these points, so every retry is invisible to it.
+//!
+//! An alias with nothing to try is skipped without an attempt: down the fallback chain
+//! when every breaker is open, to the context fallback when no context window is large
+//! enough. A call that made no attempt at all because every alias of its chain was fully
+//! open gets the immediate 503 with Retry-After (the soonest reopening).
 
 use std::time::{Duration, Instant};
 
 use switchboard_config::RetryConfig;
 use switchboard_router::{
-    AttemptError, Estimate, Fallbacks, Next, Outcome, Planner, RetryOn, RetryPolicy, SplitMix,
-    breaker_outcome,
+    AttemptError, Estimate, Fallbacks, Next, Outcome, Planner, RetryOn, RetryPolicy, Skip,
+    SplitMix, breaker_outcome,
 };
 use switchboard_upstream::{Deployment, UpstreamError};
 
-use super::resolve::order;
+use super::explain::Move;
+use super::resolve::{Ordered, order};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics;
@@ -30,6 +41,8 @@ pub struct Served {
     pub deployment: Deployment,
     pub attempts: u32,
     pub fallbacks: Vec<String>,
+    /// How the serving alias and deployment were chosen: the `x-switchboard-route` header.
+    pub route: String,
     /// The deployment the alias's shadow strategy would have chosen first: id and price.
     pub shadow: Option<(String, switchboard_core::Price)>,
 }
@@ -122,14 +135,32 @@ fn outcome_label(e: &AttemptError) -> &'static str {
 }
 
 /// One upstream attempt of a call, on a given deployment, up to the point where its
-/// answer can be committed to the client. (A trait rather than an async closure, so the
-/// future's `Send`-ness is stated once instead of inferred for every lifetime.)
+/// answer can be committed to the client. It marks `first_byte` when the provider's
+/// answer begins (response headers; for a stream, its first event). (A trait rather than
+/// an async closure, so the future's `Send`-ness is stated once instead of inferred for
+/// every lifetime.)
 pub trait Attempt: Sync {
     type Answer: Send;
     fn on<'a>(
         &'a self,
         d: &'a Deployment,
+        first_byte: &'a FirstByte,
     ) -> impl Future<Output = Result<Self::Answer, UpstreamError>> + Send + 'a;
+}
+
+/// When an attempt's answer began arriving; set once by the attempt, read by the loop.
+#[derive(Debug, Default)]
+pub struct FirstByte(std::sync::OnceLock<Instant>);
+
+impl FirstByte {
+    pub fn mark(&self) {
+        // Only the first mark counts: it is the first byte.
+        let _ = self.0.set(Instant::now());
+    }
+
+    pub fn at(&self) -> Option<Instant> {
+        self.0.get().copied()
+    }
 }
 
 /// Runs `attempt` against `alias`'s deployments until one commits an answer.
@@ -150,51 +181,65 @@ pub async fn run<A: Attempt>(
         context: m.context_fallback.clone(),
         content_policy: m.content_policy_fallback.clone(),
     };
-    let mut rng = SplitMix::from_entropy();
+    // One generator per request, from the gateway (seeded when `server.routing_seed` is
+    // set); the planner's jitter gets its own stream split off it, so how many draws the
+    // weighted order takes does not shift the jitter.
+    let mut rng = gw.rng();
+    let jitter = SplitMix::seeded(rng.next_u64());
     let mut planner = Planner::new(
         alias,
         retry_policy(&m.retry),
         fallbacks,
         gw.now_ms(),
-        SplitMix::from_entropy(),
+        jitter,
     );
     let mut current = alias.to_owned();
     let mut used_fallbacks: Vec<String> = Vec::new();
     let mut ordered = order(gw, &current, est, &mut rng)?;
+    note_open(ctx, &ordered);
     let shadow = ordered.shadow.map(|i| {
         (
             ordered.deployments[i].id.clone(),
             ordered.deployments[i].price,
         )
     });
-    if let Some(until) = ordered.all_open_until {
-        return Err(all_open(gw, &current, until));
-    }
-    if ordered.order.is_empty() {
-        // Nothing is open, so nothing fits: the prompt is too long for every deployment.
-        match &m.context_fallback {
-            Some(bigger) => {
-                metrics::fallback(&current, bigger);
-                used_fallbacks.push(bigger.clone());
-                ordered = order(gw, bigger, est, &mut rng)?;
-                current = bigger.clone();
-            }
-            None => {
-                return Err(GatewayError::BadRequest(
-                    switchboard_proto::ProtoError::field(
-                        "messages",
-                        format!(
-                            "the prompt and max_tokens exceed the context window of every deployment of `{alias}`"
-                        ),
-                    ),
-                ));
-            }
-        }
-    }
+    // What the call has run into so far, for the error it ends with if nothing answers.
+    let mut dead_end = DeadEnd::default();
     let mut pos = 0;
     let mut attempts = 0u32;
     loop {
+        if ordered.order.is_empty() {
+            // Nothing to try here: skipped without an attempt, down the chain when every
+            // breaker is open (the fallbacks may be healthy, and an open breaker would
+            // only fail at once), to the context fallback when no window is big enough.
+            let why = match ordered.all_open_until {
+                Some(until) => {
+                    dead_end.open_until = Some(dead_end.open_until.map_or(until, |s| s.min(until)));
+                    Skip::AllOpen
+                }
+                None => Skip::NothingFits,
+            };
+            match planner.skip(why) {
+                Next::FallbackAlias(next) => {
+                    metrics::fallback(&current, &next);
+                    let how = match why {
+                        Skip::AllOpen => Move::Chain,
+                        Skip::NothingFits => Move::Context,
+                    };
+                    ctx.trail.lock().route.moved(how, &next);
+                    used_fallbacks.push(next.clone());
+                    ordered = order(gw, &next, est, &mut rng)?;
+                    note_open(ctx, &ordered);
+                    current = next;
+                    pos = 0;
+                    continue;
+                }
+                _ => return Err(dead_end.into_error(gw, ctx, alias, attempts)),
+            }
+        }
         let Some(&index) = ordered.order.get(pos) else {
+            ctx.trail.lock().attempts = attempts;
+            metrics::route_decision("exhausted");
             return Err(GatewayError::ModelUnavailable {
                 alias: current,
                 reason: "no deployment left to try".into(),
@@ -205,28 +250,42 @@ pub async fn run<A: Attempt>(
         let _in_flight = health.map(|h| h.in_flight.enter());
         attempts += 1;
         let started = Instant::now();
+        let first_byte = FirstByte::default();
         let result = match planner.attempt_timeout(gw.now_ms()) {
-            Some(limit) => match tokio::time::timeout(limit, attempt.on(d)).await {
+            Some(limit) => match tokio::time::timeout(limit, attempt.on(d, &first_byte)).await {
                 Ok(r) => r,
+                // Say which part was too slow: waiting for the provider, or its body.
+                Err(_) if first_byte.at().is_some() => {
+                    Err(UpstreamError::BodyTimeout("per-attempt timeout"))
+                }
                 Err(_) => Err(UpstreamError::FirstByteTimeout(limit)),
             },
-            None => attempt.on(d).await,
+            None => attempt.on(d, &first_byte).await,
         };
         ctx.trail.lock().upstream += started.elapsed();
         let err = match result {
             Ok(answer) => {
                 if let Some(h) = health {
                     h.breaker.record(Outcome::Success);
-                    h.latency.observe(started.elapsed().as_secs_f64() * 1000.0);
+                    let ttfb = first_byte
+                        .at()
+                        .map_or_else(|| started.elapsed(), |t| t - started);
+                    h.latency.observe(ttfb.as_secs_f64() * 1000.0);
                 }
                 metrics::attempt(&d.provider.name, "ok");
+                let mut t = ctx.trail.lock();
+                t.route.log(&d.id, "ok");
+                let strategy = gw.config.models.get(&current).map(|m| m.strategy);
+                t.route
+                    .strategy(super::resolve::strategy(strategy.unwrap_or_default()).as_str());
+                metrics::route_decision(t.route.reason());
                 let served = Served {
                     deployment: d.clone(),
                     attempts,
                     fallbacks: used_fallbacks,
+                    route: t.route.route(),
                     shadow,
                 };
-                let mut t = ctx.trail.lock();
                 t.provider = Some(d.provider.name.clone());
                 t.served_model = Some(d.model.clone());
                 t.attempts = attempts;
@@ -240,9 +299,12 @@ pub async fn run<A: Attempt>(
             h.breaker.record(breaker_outcome(&failure));
         }
         metrics::attempt(&d.provider.name, outcome_label(&failure));
+        ctx.trail.lock().route.log(&d.id, &log_label(&failure));
         tracing::debug!(request_id = %ctx.id, deployment = %d.id, error = %err, "attempt failed");
         let remaining = ordered.order.len().saturating_sub(pos + 1);
-        match planner.after_failure(gw.now_ms(), &failure, remaining) {
+        let next = planner.after_failure(gw.now_ms(), &failure, remaining);
+        dead_end.last = Some(err);
+        match next {
             Next::RetrySame { after } => tokio::time::sleep(after).await,
             Next::Failover { after } => {
                 tokio::time::sleep(after).await;
@@ -250,19 +312,80 @@ pub async fn run<A: Attempt>(
             }
             Next::FallbackAlias(next) => {
                 metrics::fallback(&current, &next);
+                let how = match failure {
+                    AttemptError::ContextTooLong => Move::Context,
+                    AttemptError::ContentPolicy => Move::ContentPolicy,
+                    _ => Move::Chain,
+                };
+                ctx.trail.lock().route.moved(how, &next);
                 used_fallbacks.push(next.clone());
                 ordered = order(gw, &next, est, &mut rng)?;
+                note_open(ctx, &ordered);
                 current = next;
                 pos = 0;
-                if ordered.order.is_empty() {
-                    return Err(GatewayError::from(err));
-                }
             }
-            Next::GiveUp => {
-                ctx.trail.lock().attempts = attempts;
-                return Err(GatewayError::from(err));
-            }
+            Next::GiveUp => return Err(dead_end.into_error(gw, ctx, alias, attempts)),
         }
+    }
+}
+
+/// Why a call found nobody to answer it.
+#[derive(Default)]
+struct DeadEnd {
+    /// The last attempt's error, when any attempt was made.
+    last: Option<UpstreamError>,
+    /// The soonest an open breaker of a skipped alias reopens.
+    open_until: Option<u64>,
+}
+
+impl DeadEnd {
+    /// The error the client gets: a real provider error wins (it says what went wrong);
+    /// with no attempt at all, every alias of the chain was fully open (an immediate 503
+    /// with Retry-After) or the prompt fits no context window.
+    fn into_error(
+        self,
+        gw: &Gateway,
+        ctx: &RequestCtx,
+        alias: &str,
+        attempts: u32,
+    ) -> GatewayError {
+        ctx.trail.lock().attempts = attempts;
+        let all_open_chain = self.last.is_none() && self.open_until.is_some();
+        metrics::route_decision(if all_open_chain {
+            "all_open"
+        } else {
+            "exhausted"
+        });
+        match (self.last, self.open_until) {
+            (Some(e), _) => GatewayError::from(e),
+            (None, Some(until)) => all_open(gw, alias, until),
+            (None, None) => GatewayError::BadRequest(switchboard_proto::ProtoError::field(
+                "messages",
+                format!(
+                    "the prompt and max_tokens exceed the context window of every deployment of `{alias}`"
+                ),
+            )),
+        }
+    }
+}
+
+/// Notes the deployments of a freshly ordered alias that were skipped for an open breaker.
+fn note_open(ctx: &RequestCtx, ordered: &Ordered<'_>) {
+    if ordered.open.is_empty() {
+        return;
+    }
+    let mut t = ctx.trail.lock();
+    for &i in &ordered.open {
+        t.route.log(&ordered.deployments[i].id, "breaker open");
+    }
+}
+
+/// An attempt's outcome in the route log: the provider's status code when it answered
+/// one (what an operator looks up), else the kind of failure.
+fn log_label(e: &AttemptError) -> String {
+    match e {
+        AttemptError::Status { status, .. } => status.to_string(),
+        other => outcome_label(other).to_owned(),
     }
 }
 

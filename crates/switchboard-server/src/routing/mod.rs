@@ -8,10 +8,14 @@
 //!   its deployments are tried (the alias's strategy over the live candidates).
 //! - [`attempts`]: the attempt loop: breaker admission, per-attempt timeout, retry with
 //!   backoff, failover, fallback aliases, until an answer is committed or the plan runs out.
+//! - [`explain`]: [`Explain`], every one of those decisions, for the `x-switchboard-route`
+//!   header, the audit record and `switchboard_route_decisions_total`.
 
 pub mod attempts;
+pub mod explain;
 pub mod health;
 pub mod resolve;
 
-pub use attempts::{Attempt, Served, run};
+pub use attempts::{Attempt, FirstByte, Served, run};
+pub use explain::Explain;
 pub use health::Health;

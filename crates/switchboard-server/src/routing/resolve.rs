@@ -1,17 +1,18 @@
 //! Which alias serves a request, and in what order its deployments are tried.
 
-use switchboard_config::{ModelConfig, StrategyName};
-use switchboard_proto::chat::{ChatRequest, Role};
+use switchboard_config::{ModelConfig, ShadowName, StrategyName, TiersConfig};
+use switchboard_proto::chat::{ChatRequest, Part, Role};
 use switchboard_router::{
-    Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, apply_rules,
-    tier,
+    Availability, Candidate, Estimate, Features, Rule, SplitMix, Strategy, TierConfig, tier_of,
 };
 use switchboard_upstream::Deployment;
 use switchboard_upstream::catalog::Lookup;
 
+use super::explain::Explain;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::pipeline::RequestCtx;
+use crate::pipeline::estimate::count_tokens;
 
 pub fn strategy(s: StrategyName) -> Strategy {
     match s {
@@ -23,12 +24,38 @@ pub fn strategy(s: StrategyName) -> Strategy {
     }
 }
 
-/// What rules and tiers look at.
-pub fn features(ctx: &RequestCtx, chat: Option<&ChatRequest>, prompt_tokens: u64) -> Features {
+/// What rules and tiers look at. The system prompt is tokenized on its own only when a
+/// tier of `m` uses its size (it is already counted once in `prompt_tokens`).
+pub fn features(
+    ctx: &RequestCtx,
+    m: &ModelConfig,
+    chat: Option<&ChatRequest>,
+    prompt_tokens: u64,
+) -> Features {
+    let system = chat
+        .into_iter()
+        .flat_map(|c| &c.messages)
+        .filter(|msg| msg.role == Role::System);
+    let count_system = m.tiers.as_ref().is_some_and(|t| {
+        t.medium_from_system_tokens != u64::MAX || t.large_from_system_tokens != u64::MAX
+    });
+    let system_prompt_tokens = if count_system {
+        system
+            .clone()
+            .flat_map(|msg| &msg.content)
+            .map(|p| match p {
+                Part::Text(t) => count_tokens(t),
+                Part::Image(_) => 0,
+            })
+            .sum()
+    } else {
+        0
+    };
     let trail = ctx.trail.lock();
     Features {
         prompt_tokens,
-        has_system_prompt: chat.is_some_and(|c| c.messages.iter().any(|m| m.role == Role::System)),
+        system_prompt_tokens,
+        has_system_prompt: system.clone().next().is_some(),
         turns: chat.map_or(1, |c| {
             c.messages.iter().filter(|m| m.role == Role::User).count() as u32
         }),
@@ -45,16 +72,30 @@ pub fn features(ctx: &RequestCtx, chat: Option<&ChatRequest>, prompt_tokens: u64
     }
 }
 
+/// Where a request goes, and where the alias's shadow tiers would have sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serving {
+    pub alias: String,
+    /// With `shadow = "complexity"`: the alias of the request's tier, not acted on.
+    pub shadow_tier: Option<String>,
+}
+
 /// The alias that serves a request for `requested`: the first matching rule's, else the
-/// complexity tier's, else `requested` itself. Operator-configured redirections are not
-/// checked against the key's model list, which only governs what a client may ask for.
+/// complexity tier's (unless the tiers only run in the shadow), else `requested` itself;
+/// the choice is noted in `explain`. Operator-configured redirections are not checked
+/// against the key's model list, which only governs what a client may ask for.
 pub fn serving_alias(
     m: &ModelConfig,
     requested: &str,
     features: impl FnOnce() -> Features,
-) -> String {
+    explain: &mut Explain,
+) -> Serving {
+    let serve = |alias: &str| Serving {
+        alias: alias.to_owned(),
+        shadow_tier: None,
+    };
     if m.rules.is_empty() && m.tiers.is_none() {
-        return requested.to_owned();
+        return serve(requested);
     }
     let f = features();
     let rules: Vec<Rule> = m
@@ -76,22 +117,43 @@ pub fn serving_alias(
             },
         })
         .collect();
-    if let Some(alias) = apply_rules(&rules, &f) {
-        return alias.to_owned();
+    if let Some(rule) = rules.iter().find(|r| r.matches(&f)) {
+        // Rules have no names in the config: what they match on names them.
+        explain.rule(match rule {
+            Rule::Tag { tag, .. } => format!("tag:{tag}"),
+            Rule::Header { name, .. } => format!("header:{name}"),
+        });
+        // Rules come before tiers, so a shadow of the tiers has nothing to say here.
+        return serve(rule.alias());
     }
     if let Some(t) = &m.tiers {
-        let cfg = TierConfig {
-            small: t.small.clone(),
-            medium: t.medium.clone(),
-            large: t.large.clone(),
-            medium_from_tokens: t.medium_from_tokens,
-            large_from_tokens: t.large_from_tokens,
-            medium_from_turns: t.medium_from_turns,
-            large_from_turns: t.large_from_turns,
-        };
-        return tier(&cfg, &f).to_owned();
+        let cfg = tier_config(t);
+        let tier = tier_of(&cfg, &f);
+        if m.shadow == Some(ShadowName::Complexity) {
+            return Serving {
+                alias: requested.to_owned(),
+                shadow_tier: Some(cfg.alias(tier).to_owned()),
+            };
+        }
+        explain.tier(tier);
+        return serve(cfg.alias(tier));
     }
-    requested.to_owned()
+    serve(requested)
+}
+
+/// The router's view of an alias's tier settings.
+pub fn tier_config(t: &TiersConfig) -> TierConfig {
+    TierConfig {
+        small: t.small.clone(),
+        medium: t.medium.clone(),
+        large: t.large.clone(),
+        medium_from_tokens: t.medium_from_tokens,
+        large_from_tokens: t.large_from_tokens,
+        medium_from_turns: t.medium_from_turns,
+        large_from_turns: t.large_from_turns,
+        medium_from_system_tokens: t.medium_from_system_tokens,
+        large_from_system_tokens: t.large_from_system_tokens,
+    }
 }
 
 /// The live deployments of an alias.
@@ -111,6 +173,8 @@ pub struct Ordered<'a> {
     pub deployments: &'a [Deployment],
     /// Indexes into `deployments`, best first; open breakers left out.
     pub order: Vec<usize>,
+    /// Indexes of the deployments left out because their breaker is open.
+    pub open: Vec<usize>,
     /// When every candidate's breaker is open: the earliest time one closes.
     pub all_open_until: Option<u64>,
     /// The deployment the alias's shadow strategy would have chosen.
@@ -149,6 +213,11 @@ pub fn order<'a>(
         .collect();
     let strategy_name = m.map(|m| m.strategy).unwrap_or_default();
     let order = switchboard_router::order(strategy(strategy_name), &candidates, est, rng);
+    let open = candidates
+        .iter()
+        .filter(|c| matches!(c.available, Availability::Open { .. }))
+        .map(|c| c.index)
+        .collect();
     let all_open_until = if order.is_empty() {
         candidates
             .iter()
@@ -160,7 +229,7 @@ pub fn order<'a>(
     } else {
         None
     };
-    let shadow = m.and_then(|m| m.shadow).and_then(|s| {
+    let shadow = m.and_then(|m| m.shadow?.strategy()).and_then(|s| {
         switchboard_router::order(strategy(s), &candidates, est, rng)
             .first()
             .copied()
@@ -168,6 +237,7 @@ pub fn order<'a>(
     Ok(Ordered {
         deployments,
         order,
+        open,
         all_open_until,
         shadow,
     })
