@@ -1,4 +1,6 @@
-//! What the policy chain adds to one small chat call: each step, and the whole chain.
+//! What the policy chain adds to one small chat call: each step, and the whole chain
+//! (authentication, parsing, routing, the PII guardrails of the load benchmark's tenant,
+//! the estimate, admission and settlement with its audit record).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,6 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use switchboard_benches::fixture::{CHAT, gateway};
 use switchboard_core::{RequestId, Usage, Wire};
+use switchboard_guard::{Action, Detector, Guard, GuardConfig, PiiRule};
 use switchboard_proto::openai::request;
 use switchboard_server::pipeline::accounting::{Accounting, Trail};
 use switchboard_server::pipeline::{RequestCtx, estimate, policy, route};
@@ -96,6 +99,32 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The load benchmark's tenant: emails redacted, secrets blocked, on every prompt.
+    let guard = Arc::new(
+        Guard::compile(&GuardConfig {
+            pii: vec![
+                PiiRule {
+                    detector: Detector::Email,
+                    action: Action::Redact,
+                },
+                PiiRule {
+                    detector: Detector::Secret,
+                    action: Action::Block,
+                },
+            ],
+            ..GuardConfig::default()
+        })
+        .expect("guard"),
+    );
+    group.bench_function("guardrails", |b| {
+        b.iter_batched(
+            || inbound.chat.clone(),
+            // No input-token cap is configured, so the count passed does not matter.
+            |mut chat| guard.check_request(&mut chat, 0),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+
     let mut n = 0u64;
     group.bench_function("whole_chain", |b| {
         b.to_async(&rt).iter(|| {
@@ -103,9 +132,11 @@ fn bench(c: &mut Criterion) {
             let gw = Arc::clone(&gw);
             let h = h.clone();
             let body = body.clone();
+            let guard = Arc::clone(&guard);
             async move {
                 let identity = gw.keys.authenticate(&h, gw.now_ms()).expect("key");
-                let inbound = request::parse(body).expect("parse");
+                let mut inbound = request::parse(body).expect("parse");
+                let _ = guard.check_request(&mut inbound.chat, 0);
                 let d = route::route(&gw.catalog, &identity, &inbound.chat.model).expect("route")
                     [0]
                 .clone();
