@@ -2,14 +2,16 @@
 //! `audit query` change and read what the running node does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{BIN, serve};
+
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use mock_provider::{MockConfig, MockServer};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const ADMIN_KEY: &str = "cli-admin-key";
 
 fn config(mock: &str, data: &std::path::Path) -> String {
@@ -34,40 +36,8 @@ deployments = [{{ provider = "mock", model = "mock-other" }}]
     )
 }
 
-/// Starts `switchboard serve` and returns it with its client and admin addresses, read
-/// from the line it prints once both listeners are bound.
-fn serve(config_path: &std::path::Path) -> (Child, String, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: Vec<String> = line
-        .split("http://")
-        .skip(1)
-        .map(|s| s.split([' ', ')']).next().unwrap().trim().to_owned())
-        .collect();
-    assert_eq!(addrs.len(), 2, "{line}");
-    (child, addrs[0].clone(), addrs[1].clone())
-}
-
 fn cli(admin: &str, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
-        .args([
-            "--admin-url",
-            &format!("http://{admin}"),
-            "--admin-key",
-            ADMIN_KEY,
-        ])
-        .output()
-        .unwrap();
+    let out = common::cli(admin, ADMIN_KEY, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -3,6 +3,8 @@
 //! carried, and no line holds prompt text or key material.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -97,18 +99,7 @@ async fn debug_logs_one_json_line_per_finished_call_with_its_request_id() {
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let (addr, _) = common::listening(&mut child);
 
     let ask = |extra: &str| {
         format!(

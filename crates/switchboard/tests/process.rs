@@ -1,7 +1,9 @@
 //! The real binary: `check` reports, `serve` drains on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::serve;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -91,18 +93,7 @@ async fn sigterm_drains_an_in_flight_stream_then_exits_cleanly() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let (addr, _) = common::listening(&mut child);
 
     // Open a stream of 12 chunks 40 ms apart and read its first bytes.
     let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -150,39 +141,8 @@ async fn sigterm_drains_an_in_flight_stream_then_exits_cleanly() {
     );
 }
 
-/// Starts `switchboard serve` on `config` and returns the child and its client and admin
-/// addresses.
-fn serve(config_path: &std::path::Path) -> (std::process::Child, String, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: Vec<String> = line
-        .split("http://")
-        .skip(1)
-        .map(|s| s.split([' ', ')']).next().unwrap().trim().to_owned())
-        .collect();
-    (child, addrs[0].clone(), addrs[1].clone())
-}
-
 fn cli(admin: &str, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .args([
-            "--admin-url",
-            &format!("http://{admin}"),
-            "--admin-key",
-            "cli-admin-key",
-        ])
-        .output()
-        .unwrap()
+    common::cli(admin, "cli-admin-key", args)
 }
 
 // Multi-threaded: the test blocks a thread on each CLI process while the in-process mock
@@ -519,18 +479,7 @@ async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_the
         std::io::Read::read_to_string(&mut err_pipe, &mut text).unwrap();
         text
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let (addr, _) = common::listening(&mut child);
 
     let mut statuses = Vec::new();
     for fault in ["", "echo-auth=400", "echo-auth=401", "echo-auth=500"] {
