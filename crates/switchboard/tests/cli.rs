@@ -50,27 +50,12 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// POSTs a chat completion and returns the status and the body.
+/// POSTs a small chat completion for `model` and returns the status and the body.
 async fn chat(addr: &str, key: &str, model: &str) -> (u16, String) {
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let body = format!(
         r#"{{"model":"{model}","max_tokens":3,"messages":[{{"role":"user","content":"cli says hi"}}]}}"#
     );
-    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from(body)))
-        .unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
-        .await
-        .expect("the gateway answers within 20 s")
-        .expect("the gateway is reachable");
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    common::post_chat(addr, key, body).await
 }
 
 fn created_secret(out: &Output) -> String {

@@ -3,7 +3,8 @@
 //! loses no settled spend, breakers and key revocations reach every process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use mock_provider::{FaultRule, MockConfig, MockServer};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+use common::BIN;
 const ADMIN_KEY: &str = "cluster-admin-key";
 const SECRET: &str = "process-cluster-secret-0123456789abcdef";
 
@@ -85,21 +86,12 @@ fn start(name: &str, mock: &str, dir: &Path, seeds: &[String], extra: &str) -> N
         .stderr(log_file(dir))
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: Vec<String> = line
-        .split("http://")
-        .skip(1)
-        .map(|s| s.split([' ', ')']).next().unwrap().trim().to_owned())
-        .collect();
-    assert_eq!(addrs.len(), 2, "unexpected first line: {line}");
+    let (client, admin) = common::listening(&mut child);
     Node {
         name: name.to_owned(),
         child,
-        client: addrs[0].clone(),
-        admin: addrs[1].clone(),
+        client,
+        admin,
         dir: dir.to_owned(),
     }
 }

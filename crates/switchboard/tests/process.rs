@@ -267,20 +267,10 @@ async fn the_cli_creates_lists_and_revokes_keys_and_reports_spend() {
 
 /// POSTs a chat completion over a real socket and returns the status code as text.
 async fn post_status(addr: &str, key: &str, body: &'static str) -> String {
-    use http_body_util::Full;
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+    common::post_chat(addr, key, body.to_owned())
         .await
-        .expect("the gateway answers within 20 s")
-        .expect("the gateway is reachable");
-    resp.status().as_u16().to_string()
+        .0
+        .to_string()
 }
 
 /// Reads from `stream` until the peer ends it (EOF or reset), appending to `received`;
@@ -491,7 +481,7 @@ async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_the
             let body = format!(
                 r#"{{"model":"{alias}","max_tokens":3,"messages":[{{"role":"user","content":"hi"}}]}}"#
             );
-            let (status, answer) = post_body(&addr, "sk-process-test", body).await;
+            let (status, answer) = common::post_chat(&addr, "sk-process-test", body).await;
             for key in PROVIDER_KEYS {
                 assert!(!answer.contains(key), "{alias} {fault}: {answer}");
             }
@@ -514,24 +504,4 @@ async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_the
     for key in PROVIDER_KEYS {
         assert!(!log.contains(key), "the log leaks {key}:\n{log}");
     }
-}
-
-/// POSTs a chat completion and returns the status and body.
-async fn post_body(addr: &str, key: &str, body: String) -> (u16, String) {
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from(body)))
-        .unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
-        .await
-        .expect("the gateway answers within 20 s")
-        .expect("the gateway is reachable");
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
 }

@@ -51,3 +51,24 @@ pub fn cli(admin: &str, admin_key: &str, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// POSTs `body` to `/v1/chat/completions` at `addr` with `key`, returning the status and
+/// the body (bounded: a gateway that does not answer in 20 s fails the test).
+pub async fn post_chat(addr: &str, key: &str, body: String) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
+        .await
+        .expect("the gateway answers within 20 s")
+        .expect("the gateway is reachable");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
