@@ -1,31 +1,37 @@
-//! Virtual keys: held only as SHA-256 digests, looked up by digest.
+//! Virtual keys: held only as SHA-256 digests, compared in constant time.
 //!
-//! A presented key is hashed with SHA-256 and its digest looked up in a hash map (std's
-//! `RandomState`: SipHash under a per-process random key, so bucket positions say nothing
-//! an attacker can use). The map's final check is an ordinary `==` of two 32-byte digests,
-//! not a constant-time comparison, and that is deliberate: every secret-dependent
-//! comparison is on the digest of what the client sent, so timing could at most reveal
-//! how many leading bytes of a guess's *digest* match a stored digest. Steering a digest
-//! towards a stored one is a (partial) preimage search on SHA-256, so that leaks nothing
-//! usable about any key. (An earlier version ran `ct_eq` between the map key it had just
-//! found and the digest it was found by: always equal, so it protected nothing; removed
-//! rather than kept as a false claim.) Expiry and revocation are checked on every
-//! request, so a revocation takes effect on the next one.
+//! A presented key is hashed with SHA-256. The map is keyed by the first half of the
+//! digest (which finds the candidate; timing of that lookup can at most say something
+//! about the digest of what the client sent, and steering a digest is a preimage search
+//! on SHA-256), and the whole 32-byte digest is then compared with the stored one in
+//! constant time (`subtle`), so the final accept/refuse does not depend on how many bytes
+//! matched. Expiry and revocation are checked on every request, so a revocation takes
+//! effect on the next one.
 
 use std::sync::Arc;
 
 use dashmap::DashMap;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use subtle::ConstantTimeEq;
 use switchboard_config::keys::hash_key;
 
 use super::Identity;
 use crate::error::GatewayError;
 
+/// The half of a digest the map is keyed by.
+type Prefix = [u8; 16];
+
+fn prefix(digest: &[u8; 32]) -> Prefix {
+    let mut p = [0u8; 16];
+    p.copy_from_slice(&digest[..16]);
+    p
+}
+
 /// The keys this node accepts.
 #[derive(Debug, Default)]
 pub struct KeyStore {
-    by_digest: DashMap<[u8; 32], Arc<Identity>>,
+    by_digest: DashMap<Prefix, Arc<Identity>>,
     by_id: DashMap<String, [u8; 32]>,
 }
 
@@ -36,14 +42,15 @@ impl KeyStore {
         if let Some(old) = self.by_id.insert(identity.id.clone(), identity.digest)
             && old != identity.digest
         {
-            self.by_digest.remove(&old);
+            self.by_digest.remove(&prefix(&old));
         }
-        self.by_digest.insert(identity.digest, Arc::new(identity));
+        self.by_digest
+            .insert(prefix(&identity.digest), Arc::new(identity));
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Identity>> {
         let digest = *self.by_id.get(id)?;
-        self.by_digest.get(&digest).map(|e| Arc::clone(&e))
+        self.find(&digest)
     }
 
     /// Every key, sorted by id.
@@ -58,7 +65,14 @@ impl KeyStore {
     }
 
     pub fn contains_digest(&self, digest: &[u8; 32]) -> bool {
-        self.by_digest.contains_key(digest)
+        self.find(digest).is_some()
+    }
+
+    /// The key whose digest is `digest`: found by its first half, accepted only if the
+    /// whole digest matches, compared in constant time.
+    fn find(&self, digest: &[u8; 32]) -> Option<Arc<Identity>> {
+        let candidate = self.by_digest.get(&prefix(digest))?;
+        bool::from(candidate.digest.ct_eq(digest)).then(|| Arc::clone(candidate.value()))
     }
 
     /// Authenticates a request by its `Authorization: Bearer` or `x-api-key` header.
@@ -69,9 +83,8 @@ impl KeyStore {
     ) -> Result<Arc<Identity>, GatewayError> {
         let key = presented_key(headers).ok_or(GatewayError::MissingKey)?;
         let digest = hash_key(key);
-        let identity = match self.by_digest.get(&digest) {
-            Some(e) => Arc::clone(e.value()),
-            None => return Err(GatewayError::InvalidKey("invalid API key")),
+        let Some(identity) = self.find(&digest) else {
+            return Err(GatewayError::InvalidKey("invalid API key"));
         };
         if identity.revoked_at_ms.is_some_and(|t| t <= now_ms) {
             return Err(GatewayError::InvalidKey("this API key has been revoked"));
@@ -152,6 +165,18 @@ mod tests {
                 .tenant,
             "acme"
         );
+    }
+
+    #[test]
+    fn a_digest_matching_only_the_lookup_half_is_refused() {
+        let s = KeyStore::default();
+        s.put(identity("sk-good-key"));
+        let real = hash_key("sk-good-key");
+        assert!(s.contains_digest(&real));
+        let mut forged = real;
+        forged[31] ^= 1;
+        assert!(!s.contains_digest(&forged), "the whole digest must match");
+        assert!(s.get("k").is_some());
     }
 
     #[test]
