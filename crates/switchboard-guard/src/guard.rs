@@ -163,6 +163,13 @@ impl Guard {
         self.rules.is_empty() && self.max_input_tokens.is_none()
     }
 
+    /// Whether the guard has a `max_input_tokens` limit, so the request's tokens must be
+    /// counted before [`Guard::check_request`]; without one the count is not read, and a
+    /// caller can skip the tokenizer (it showed in profiles when run twice per call).
+    pub fn limits_input_tokens(&self) -> bool {
+        self.max_input_tokens.is_some()
+    }
+
     /// Whether answers are checked ([`GuardConfig::check_output`]).
     pub fn checks_output(&self) -> bool {
         self.check_output && !self.rules.is_empty()

@@ -2,6 +2,8 @@
 //! the upstream as this hop's child, and echoed back, so a call can be followed across
 //! the app, the gateway and the provider.
 
+use std::cell::Cell;
+
 use http::HeaderMap;
 use http::header::HeaderValue;
 
@@ -15,19 +17,46 @@ pub struct TraceContext {
     pub sampled: bool,
 }
 
+/// Random bytes for trace and span ids. Ids need uniqueness, not secrecy, so they come
+/// from a per-thread SplitMix64 generator seeded once from the OS (falling back to the
+/// clock), not from a `getrandom` system call per id: two per request showed in `strace`.
 fn random<const N: usize>() -> [u8; N] {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
     let mut buf = [0u8; N];
-    // Ids need uniqueness, not secrecy: a failed draw falls back to the clock's bits.
-    if getrandom::fill(&mut buf).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(1);
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (nanos >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(0x9d);
+    STATE.with(|state| {
+        for chunk in buf.chunks_mut(8) {
+            let next = splitmix64(state);
+            chunk.copy_from_slice(&next.to_le_bytes()[..chunk.len()]);
         }
+    });
+    // The W3C spec makes all-zero ids invalid.
+    if buf.iter().all(|b| *b == 0) {
+        buf[N - 1] = 1;
     }
     buf
+}
+
+fn seed() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        // Threads seeded in the same nanosecond still differ: std's hasher keys are
+        // per thread.
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), nanos)
+    })
+}
+
+/// One step of SplitMix64 (Steele, Lea and Flood): every output of a 2^64 period.
+fn splitmix64(state: &Cell<u64>) -> u64 {
+    let s = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    state.set(s);
+    let mut z = s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn hex_into(s: &str, out: &mut [u8]) -> Option<()> {
@@ -130,5 +159,23 @@ mod tests {
         }
         let fresh = TraceContext::for_request(&HeaderMap::new());
         assert_ne!(fresh.trace_id, [0; 16]);
+    }
+
+    #[test]
+    fn ids_differ_between_calls_and_threads() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let ctx = TraceContext::for_request(&HeaderMap::new());
+            assert!(seen.insert(ctx.trace_id), "a trace id came twice");
+            assert_ne!(ctx.span_id, [0; 8]);
+        }
+        let other: Vec<[u8; 16]> = std::thread::spawn(|| {
+            (0..1000)
+                .map(|_| TraceContext::for_request(&HeaderMap::new()).trace_id)
+                .collect()
+        })
+        .join()
+        .unwrap();
+        assert!(other.iter().all(|id| !seen.contains(id)));
     }
 }

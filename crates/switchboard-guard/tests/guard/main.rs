@@ -50,3 +50,9 @@ fn a_guard_is_shared_across_request_tasks() {
     fn shared<T: Send + Sync + Clone + 'static>() {}
     shared::<Guard>();
 }
+
+#[test]
+fn only_a_guard_with_a_token_limit_needs_the_prompt_counted() {
+    assert!(redacting_everything().limits_input_tokens());
+    assert!(!guard(vec![pii(Detector::Email, Action::Redact)], vec![]).limits_input_tokens());
+}

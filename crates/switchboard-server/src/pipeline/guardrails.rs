@@ -91,7 +91,13 @@ pub fn check_chat(
     let Some(guard) = guard_for(gw, &ctx.identity) else {
         return Ok(());
     };
-    let tokens = count_chat(&call.chat).input_tokens;
+    // The tokenizer runs again on the redacted prompt for the call's estimate; here it
+    // runs only when the guard has a token limit to check.
+    let tokens = if guard.limits_input_tokens() {
+        count_chat(&call.chat).input_tokens
+    } else {
+        0
+    };
     let findings = blocked(ctx, guard.check_request(&mut call.chat, tokens))?;
     if redacted(&findings) {
         let (raw, value) = redact_raw(&guard, &call.raw, tokens)?;
@@ -115,9 +121,12 @@ pub fn check_embeddings(
     };
     let mut value: serde_json::Value =
         serde_json::from_slice(call.request.raw.body()).unwrap_or_default();
-    let tokens = call.request.texts.as_ref().map_or(0, |t| {
-        t.iter().map(|t| super::estimate::count_tokens(t)).sum()
-    });
+    let tokens = match &call.request.texts {
+        Some(texts) if guard.limits_input_tokens() => {
+            texts.iter().map(|t| super::estimate::count_tokens(t)).sum()
+        }
+        _ => 0,
+    };
     let findings = blocked(ctx, guard.check_request_json(&mut value, tokens))?;
     if redacted(&findings) {
         let bytes = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
