@@ -19,6 +19,10 @@ Around every run it reads the target's CPU time (utime + stime of every process 
 target and its children, /proc/PID/stat) and its peak RSS (VmHWM of each, summed, after
 resetting it through /proc/PID/clear_refs). After a run the target did not sustain, it
 waits for the target to go idle again before the next.
+
+Before those loads, while the target is fresh, it measures memory with 512 streams open at
+once (see OPEN_STREAMS): the 512-connection runs above cannot tell that, since the
+overloaded steps of the search pile requests up in queues instead.
 """
 
 import argparse
@@ -46,6 +50,25 @@ STREAM_BODY = {
 # Asks mock-llm for 200 output tokens, so 200 content chunks. Gateways do not forward a
 # client's headers upstream; their bench configs send this header themselves.
 STREAM_CHUNKS_HEADER = "x-mock-output-tokens: 200"
+
+# Memory with 512 streams really open: streams of 200 chunks 10 ms apart (about 2 s each),
+# offered at 256/s over 512 connections for 6 s, so from the second second on about 512
+# are open at once. Direct and bare targets send the mock-llm headers themselves; the
+# gateways' configs have a model `bench-slow-stream` whose provider sends them.
+OPEN_STREAM_BODY = {
+    "model": "bench-slow-stream",
+    "stream": True,
+    "messages": [{"role": "user", "content": "Tell me a long story about a lighthouse."}],
+}
+OPEN_STREAM_HEADERS = ("x-mock-output-tokens: 200", "x-mock-token-delay-ms: 10")
+OPEN_RATE = 256
+OPEN_CONCURRENCY = 512
+OPEN_SECONDS = 6
+# A stream lasts about 2 s; one that takes 10 s is a timeout. A target that keeps all 512
+# connections busy for 2 s longer than that (LiteLLM) is given up on, so the run stays
+# bounded; what share of the streams completed is recorded either way.
+OPEN_TIMEOUT_S = 10.0
+OPEN_GIVE_UP_S = 2.0
 
 MAX_STEPS = 10
 # One request may take this long, headers to last byte, before it counts as a timeout.
@@ -148,6 +171,35 @@ def reset_peak_rss(pids):
             pass
 
 
+def loadgen_command(loadgen, cpu, url, key, body, rate, concurrency, duration, timeout,
+                    give_up, warmup, stream=False, headers=()):
+    """The loadgen invocation of one run, pinned to `cpu` when given."""
+    cmd = [
+        loadgen, "--url", url,
+        "--body", json.dumps(body, separators=(",", ":")),
+        "--header", f"authorization: Bearer {key}",
+        "--rate", f"{rate:g}", "--concurrency", str(concurrency),
+        "--duration", f"{duration:g}", "--timeout", f"{timeout:g}",
+        "--give-up", f"{give_up:g}", "--warmup", str(warmup),
+    ]
+    if stream:
+        cmd.append("--stream")
+    for header in headers:
+        cmd += ["--header", header]
+    if cpu is not None:
+        cmd = ["taskset", "-c", cpu] + cmd
+    return cmd
+
+
+def run_loadgen(cmd, duration, timeout):
+    """Runs one loadgen invocation and returns its JSON report. loadgen stops by itself
+    after duration + timeout; the margin only guards against a hung process."""
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + timeout + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
 def sustained(report, load):
     """Whether a run kept up: every request sent (no early give-up), errors within budget
     and p99 under the load's bound. Latency counts from when a request was due, so a
@@ -172,27 +224,16 @@ class Suite:
 
     def loadgen(self, load, concurrency, rate, duration, phase, warmup):
         """One loadgen run, with the target's CPU time and peak RSS around it."""
-        cmd = [
-            self.args.loadgen, "--url", self.args.url,
-            "--body", json.dumps(load.body, separators=(",", ":")),
-            "--header", f"authorization: Bearer {self.args.key}",
-            "--rate", f"{rate:g}", "--concurrency", str(concurrency),
-            "--duration", f"{duration:g}", "--timeout", f"{REQUEST_TIMEOUT_S:g}",
-            "--give-up", f"{2 * load.p99_bound_ms / 1000:g}", "--warmup", str(warmup),
-        ]
-        if load.stream:
-            cmd += ["--stream", "--header", STREAM_CHUNKS_HEADER]
-        if self.args.loadgen_cpu is not None:
-            cmd = ["taskset", "-c", self.args.loadgen_cpu] + cmd
+        cmd = loadgen_command(
+            self.args.loadgen, self.args.loadgen_cpu, self.args.url, self.args.key, load.body,
+            rate, concurrency, duration, REQUEST_TIMEOUT_S, 2 * load.p99_bound_ms / 1000,
+            warmup, stream=load.stream, headers=(STREAM_CHUNKS_HEADER,) if load.stream else ())
         pids = self.pids()
         reset_peak_rss(pids)
         cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+        report = run_loadgen(cmd, duration, REQUEST_TIMEOUT_S)
         wall = time.monotonic() - wall_before
         cpu = cpu_seconds(pids) - cpu_before
-        if out.returncode != 0:
-            raise RuntimeError(f"loadgen failed: {out.stderr.strip()}")
-        report = json.loads(out.stdout)
         requests = report["warmup_sent"] + report["sent"]
         run = {
             "load": load.name, "concurrency": concurrency, "phase": phase, "rate": rate,
@@ -215,6 +256,47 @@ class Suite:
         if not run["sustained"]:
             self.settle()
         return run
+
+    def open_streams(self):
+        """Peak RSS with about 512 streams open at once (OPEN_STREAMS above), and the share
+        of them that completed. Run on a fresh target, before the loads: an allocator keeps
+        what an earlier overloaded run made it map, and the reset VmHWM starts from there."""
+        cmd = loadgen_command(
+            self.args.loadgen, self.args.loadgen_cpu, self.args.url, self.args.key,
+            OPEN_STREAM_BODY, OPEN_RATE, OPEN_CONCURRENCY, OPEN_SECONDS, OPEN_TIMEOUT_S,
+            OPEN_GIVE_UP_S, 0, stream=True, headers=OPEN_STREAM_HEADERS)
+        pids = self.pids()
+        rss_before = memory_kb(pids, "VmRSS")
+        reset_peak_rss(pids)
+        report = run_loadgen(cmd, OPEN_SECONDS, OPEN_TIMEOUT_S)
+        peak = memory_kb(self.pids(), "VmHWM")
+        lat = report["latency_us"]
+        completed = report["ok"] / report["offered"] if report["offered"] else 0.0
+        # Little's law: open at once = rate x the time a stream holds its connection, at
+        # most the connections. That time is last byte less first byte (the first byte's
+        # time includes the wait for a free connection). A stream asked for 2 s takes 2.2 s
+        # on an idle mock-llm (each 10 ms sleep is a little longer), so at 256/s all 512
+        # connections are busy and later streams wait for one.
+        held = (lat["p50"] - report["first_byte_us"]["p50"]) / 1e6
+        open_at_once = min(OPEN_CONCURRENCY, OPEN_RATE * held) if report["ok"] else None
+        result = {
+            "rate": OPEN_RATE, "concurrency": OPEN_CONCURRENCY, "duration_s": OPEN_SECONDS,
+            "headers": list(OPEN_STREAM_HEADERS), "completed_share": completed,
+            "open_at_once": open_at_once, "rss_before_kb": rss_before, "peak_rss_kb": peak,
+            "report": report,
+        }
+        print(
+            f"  {self.args.target:<12} open   c={OPEN_CONCURRENCY:<3} 2 s streams "
+            f"{OPEN_RATE:>4g}/s  ok {report['ok']:>6}  err {report['errors']:>4}  "
+            f"p50 {lat['p50'] / 1000:8.1f} ms  p99 {lat['p99'] / 1000:8.1f} ms  "
+            f"peak RSS {peak / 1024:.1f} MB, {100 * completed:.1f}% completed"
+            f"{', gave up' if report['gave_up'] else ''}",
+            file=sys.stderr, flush=True,
+        )
+        time.sleep(0.5)  # let the target close 512 connections
+        if report["gave_up"] or completed < 1 - ERROR_BUDGET:
+            self.settle()
+        return result
 
     def settle(self):
         """Waits, 30 s at most, until the target has worked off what an overloaded run
@@ -267,6 +349,12 @@ class Suite:
         started = time.time()
         idle_rss = memory_kb(self.pids(), "VmRSS")
         idle_share = self.busy_share(2.0)
+        try:
+            open_streams = self.open_streams()
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            # A memory figure missing is no reason to lose the target's other figures.
+            print(f"  {self.args.target}: open streams failed: {e}", file=sys.stderr)
+            open_streams = {"error": str(e)}
         best = {}
         for load in LOADS:
             first = True
@@ -291,6 +379,7 @@ class Suite:
             "seconds": time.time() - started,
             "bounds_ms": {load.name: load.p99_bound_ms for load in LOADS},
             "max_sustained_rate": best,
+            "open_streams": open_streams,
             "runs": self.runs,
         }
         os.makedirs(os.path.dirname(os.path.abspath(self.args.out)), exist_ok=True)
