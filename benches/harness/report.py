@@ -340,13 +340,13 @@ def open_streams_table(res):
         return []
     first = rows[0][1]
     out = ["## Memory with 512 streams open", "",
-           f"Streams of 200 chunks 10 ms apart (about 2 s each; mock-llm's "
+           f"Streams of 50 chunks 40 ms apart (about 2 s each; mock-llm's "
            f"`{'`, `'.join(first['headers'])}`, sent by the gateways' `bench-slow-stream` "
            f"model), offered at {first['rate']:g}/s over {first['concurrency']} connections "
            f"for {first['duration_s']:g} s, on the target before any other load. A stream "
-           "asked for 2 s holds its connection a little longer (2.2 s on an idle mock-llm, "
-           "more on a busy CPU), so all the connections are busy and later streams wait for "
-           "one: first byte counts from when a stream was due, that wait included. Open at "
+           "asked for 2 s holds its connection a little longer (2.02 s on an idle mock-llm, "
+           "more on a busy CPU), so the connections are soon all busy and a few streams wait "
+           "for one: first byte counts from when a stream was due, that wait included. Open at "
            "once: rate × the median time a stream held its connection (last byte less first "
            "byte; Little's law), at most the connections. Peak RSS is VmHWM summed over the "
            "target's processes, reset before the run. Completed: streams that ended with "
