@@ -325,9 +325,17 @@ def rounds_section(res):
     added = res.rounds_added("switchboard", "p99")
     if added:
         ok = added["median"] < ADDED_P99_GOAL_US
+        # How many rounds were under the bound on their own: a median just under it with
+        # half the rounds far above says less than most rounds under it.
+        under = sum(
+            1 for n in kept
+            if (n, "switchboard") in by and (n, "direct") in by
+            and by[(n, "switchboard")]["report"]["latency_us"]["p99"]
+            - by[(n, "direct")]["report"]["latency_us"]["p99"] < ADDED_P99_GOAL_US)
         out += ["", "| goal | measured | |", "| --- | --- | --- |",
                 f"| Switchboard's added p99 under {ADDED_P99_GOAL_US / 1000:g} ms at "
-                f"{lat['rate']:g} requests/s (median over rounds) | {spread(added)} ms "
+                f"{lat['rate']:g} requests/s (median over rounds) | {spread(added)} ms; "
+                f"{under} of {len(kept)} rounds under it on their own "
                 f"| {'met' if ok else '**missed**'} |"]
     return out + [""]
 
