@@ -5,10 +5,12 @@
 //! recorder is process-wide (the `metrics` facade has one global recorder), installed on
 //! first use and rendered by the admin listener's `/metrics`.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use dashmap::DashMap;
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS: &str = "switchboard_requests_total";
@@ -100,23 +102,71 @@ fn labels(pairs: Vec<(&'static str, String)>) -> Vec<metrics::Label> {
         .collect()
 }
 
-/// One client request finished (its response head was sent). Count and latency carry
-/// the same status class, so a latency panel can tell fast refusals from slow answers.
-pub fn request(l: &RequestLabels<'_>, status: u16, elapsed: Duration) {
-    let mut with_status = l.to_vec();
-    with_status.push(("status", status_class(status).to_owned()));
-    counter!(REQUESTS, labels(with_status.clone())).increment(1);
-    histogram!(REQUEST_SECONDS, labels(with_status)).record(elapsed.as_secs_f64());
+/// The series of one label set and status class, registered once and reused: looking a
+/// series up in the recorder by name and labels costs a dozen allocations (label strings,
+/// the key) per call, three times per request. The label values are bounded by the
+/// config (see [`RequestLabels`]), so this map is as bounded as the registry itself.
+struct Series {
+    requests: Counter,
+    seconds: Histogram,
+    overhead: Histogram,
+    ttft: Histogram,
 }
 
-/// The gateway's own share of a request: its time minus the time spent on providers.
-pub fn overhead(l: &RequestLabels<'_>, own: Duration) {
-    histogram!(OVERHEAD_SECONDS, labels(l.to_vec())).record(own.as_secs_f64());
+impl Series {
+    fn register(l: &RequestLabels<'_>, status: &'static str) -> Series {
+        // Installed before the first registration, or the handles would be no-ops for good.
+        let _ = handle();
+        let mut with_status = l.to_vec();
+        with_status.push(("status", status.to_owned()));
+        Series {
+            requests: counter!(REQUESTS, labels(with_status.clone())),
+            seconds: histogram!(REQUEST_SECONDS, labels(with_status)),
+            overhead: histogram!(OVERHEAD_SECONDS, labels(l.to_vec())),
+            ttft: histogram!(TTFT_SECONDS, labels(l.to_vec())),
+        }
+    }
+}
+
+static SERIES: LazyLock<DashMap<String, Arc<Series>>> = LazyLock::new(DashMap::new);
+
+fn series(l: &RequestLabels<'_>, status: &'static str) -> Arc<Series> {
+    thread_local! {
+        static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    KEY.with_borrow_mut(|key| {
+        key.clear();
+        let tenant = l.tenant.map_or("\u{1f}-", |t| t);
+        for part in [l.api, l.endpoint, l.model, l.provider, tenant, status] {
+            key.push_str(part);
+            key.push('\u{1e}');
+        }
+        if let Some(found) = SERIES.get(key.as_str()) {
+            return Arc::clone(&found);
+        }
+        Arc::clone(
+            SERIES
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(Series::register(l, status)))
+                .value(),
+        )
+    })
+}
+
+/// One client request finished (its response head was sent): its count and latency,
+/// which carry the same status class so a latency panel can tell fast refusals from slow
+/// answers; the gateway's own share of it (`own`: its time minus the time spent on
+/// providers); and a stream's time to first event at the client.
+pub fn request(l: &RequestLabels<'_>, status: u16, elapsed: Duration, own: Duration) {
+    let s = series(l, status_class(status));
+    s.requests.increment(1);
+    s.seconds.record(elapsed.as_secs_f64());
+    s.overhead.record(own.as_secs_f64());
 }
 
 /// Time to a stream's first event at the client.
 pub fn time_to_first_token(l: &RequestLabels<'_>, ttft: Duration) {
-    histogram!(TTFT_SECONDS, labels(l.to_vec())).record(ttft.as_secs_f64());
+    series(l, "2xx").ttft.record(ttft.as_secs_f64());
 }
 
 /// This node's ledger leases, summed per metric (per-quota series would be one per key):
@@ -203,4 +253,84 @@ pub fn usage(
     // Counters are integers, so cost is counted in nano-dollars, exactly.
     counter!(COST, "model" => alias.to_owned(), "provider" => provider.to_owned())
         .increment(cost_nanos.max(0) as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines of the rendered registry that mention `model`.
+    fn rendered(model: &str) -> Vec<String> {
+        handle()
+            .expect("the recorder is ours")
+            .render()
+            .lines()
+            .filter(|l| l.contains(&format!("model=\"{model}\"")))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn request_labels<'a>(model: &'a str, tenant: Option<&'static str>) -> RequestLabels<'a> {
+        RequestLabels {
+            api: "openai",
+            endpoint: "chat",
+            model,
+            provider: "p",
+            tenant,
+        }
+    }
+
+    #[test]
+    fn reused_series_keep_counting_and_label_sets_stay_apart() {
+        // A model name no other test uses: the registry is process-wide.
+        let model = "metrics-cache-test";
+        for _ in 0..3 {
+            request(
+                &request_labels(model, None),
+                200,
+                Duration::from_millis(3),
+                Duration::ZERO,
+            );
+        }
+        request(
+            &request_labels(model, None),
+            503,
+            Duration::from_millis(3),
+            Duration::ZERO,
+        );
+        request(
+            &request_labels(model, Some("acme")),
+            200,
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+        time_to_first_token(&request_labels(model, None), Duration::from_millis(1));
+        let lines = rendered(model);
+        let count = |status: &str, tenant: bool| {
+            lines
+                .iter()
+                .find(|l| {
+                    l.starts_with(REQUESTS)
+                        && l.contains(&format!("status=\"{status}\""))
+                        && l.contains("tenant=\"acme\"") == tenant
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .map(|v| v.to_owned())
+        };
+        assert_eq!(count("2xx", false).as_deref(), Some("3"), "{lines:#?}");
+        assert_eq!(count("5xx", false).as_deref(), Some("1"), "{lines:#?}");
+        assert_eq!(count("2xx", true).as_deref(), Some("1"), "{lines:#?}");
+        let overhead_count = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{OVERHEAD_SECONDS}_count")) && !l.contains("tenant"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(|v| v.to_owned());
+        assert_eq!(overhead_count.as_deref(), Some("4"), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{TTFT_SECONDS}_count")) && l.ends_with(" 1")),
+            "{lines:#?}"
+        );
+    }
 }
