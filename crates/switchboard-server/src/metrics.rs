@@ -155,13 +155,16 @@ fn series(l: &RequestLabels<'_>, status: &'static str) -> Arc<Series> {
 
 /// One client request finished (its response head was sent): its count and latency,
 /// which carry the same status class so a latency panel can tell fast refusals from slow
-/// answers; the gateway's own share of it (`own`: its time minus the time spent on
-/// providers); and a stream's time to first event at the client.
-pub fn request(l: &RequestLabels<'_>, status: u16, elapsed: Duration, own: Duration) {
+/// answers; and the gateway's own share of it (`own`: its time minus the time spent on
+/// providers; `None` for a request that was never identified, as before: it is no
+/// gateway work on a call).
+pub fn request(l: &RequestLabels<'_>, status: u16, elapsed: Duration, own: Option<Duration>) {
     let s = series(l, status_class(status));
     s.requests.increment(1);
     s.seconds.record(elapsed.as_secs_f64());
-    s.overhead.record(own.as_secs_f64());
+    if let Some(own) = own {
+        s.overhead.record(own.as_secs_f64());
+    }
 }
 
 /// Time to a stream's first event at the client.
@@ -289,20 +292,27 @@ mod tests {
                 &request_labels(model, None),
                 200,
                 Duration::from_millis(3),
-                Duration::ZERO,
+                Some(Duration::ZERO),
             );
         }
+        // A request never identified: counted, but no gateway overhead recorded.
+        request(
+            &request_labels(model, None),
+            200,
+            Duration::from_millis(3),
+            None,
+        );
         request(
             &request_labels(model, None),
             503,
             Duration::from_millis(3),
-            Duration::ZERO,
+            Some(Duration::ZERO),
         );
         request(
             &request_labels(model, Some("acme")),
             200,
             Duration::ZERO,
-            Duration::ZERO,
+            Some(Duration::ZERO),
         );
         time_to_first_token(&request_labels(model, None), Duration::from_millis(1));
         let lines = rendered(model);
@@ -317,7 +327,7 @@ mod tests {
                 .and_then(|l| l.rsplit(' ').next())
                 .map(|v| v.to_owned())
         };
-        assert_eq!(count("2xx", false).as_deref(), Some("3"), "{lines:#?}");
+        assert_eq!(count("2xx", false).as_deref(), Some("4"), "{lines:#?}");
         assert_eq!(count("5xx", false).as_deref(), Some("1"), "{lines:#?}");
         assert_eq!(count("2xx", true).as_deref(), Some("1"), "{lines:#?}");
         let overhead_count = lines

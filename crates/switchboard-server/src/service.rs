@@ -124,7 +124,7 @@ fn observe(
             &crate::metrics::RequestLabels::bare(api.as_str()),
             status,
             elapsed,
-            elapsed,
+            None,
         );
         return;
     };
@@ -151,7 +151,12 @@ fn observe(
         provider: t.provider.as_deref().unwrap_or("none"),
         tenant,
     };
-    crate::metrics::request(&labels, status, elapsed, elapsed.saturating_sub(t.upstream));
+    crate::metrics::request(
+        &labels,
+        status,
+        elapsed,
+        Some(elapsed.saturating_sub(t.upstream)),
+    );
     if t.stream && status == 200 {
         crate::metrics::time_to_first_token(&labels, elapsed);
     }
