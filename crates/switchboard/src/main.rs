@@ -134,9 +134,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         server.addr, server.admin_addr
     );
     shutdown_signal().await?;
-    tracing::info!("shutdown requested: draining");
-    server.shutdown().await;
-    Ok(())
+    tracing::info!("shutdown requested: draining (a second SIGTERM or SIGINT stops at once)");
+    // The drain is bounded by `shutdown_grace`, but making the last audit records durable
+    // is not: on a failed or full audit disk it retries until the disk is back rather
+    // than drop records. A second signal is the operator saying not to wait.
+    tokio::select! {
+        () = server.shutdown() => Ok(()),
+        r = shutdown_signal() => {
+            r?;
+            tracing::error!(
+                "second stop signal: exiting without waiting; audit records not yet durable are lost"
+            );
+            anyhow::bail!("stopped by a second signal before the shutdown finished")
+        }
+    }
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {

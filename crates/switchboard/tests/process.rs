@@ -505,3 +505,97 @@ async fn provider_keys_never_reach_the_debug_log_even_when_a_provider_echoes_the
         assert!(!log.contains(key), "the log leaks {key}:\n{log}");
     }
 }
+
+/// `serve` whose audit directory is gone keeps its last records and retries at shutdown
+/// rather than exit without them (the drain's grace does not bound that wait); a second
+/// SIGTERM is the operator saying not to wait: the process exits at once, non-zero,
+/// saying what was lost.
+#[tokio::test]
+async fn a_second_sigterm_stops_a_shutdown_that_waits_for_a_failed_audit_disk() {
+    use std::io::{BufRead, BufReader};
+    let mock = MockServer::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let data = dir.path().join("data");
+    std::fs::write(&path, config(&mock.url(), &data)).unwrap();
+    let mut child = Command::new(common::BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (addr, _admin) = common::listening(&mut child);
+    // A failing assertion must not leave the process behind.
+    struct KillOnDrop(u32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _reaper = KillOnDrop(child.id());
+    // stderr, line by line, read on its own thread.
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Bounded as a whole: the audit writer logs a failed retry every few seconds.
+    let wait_for = |needle: &str| -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    seen.push(line);
+                    if found {
+                        return seen;
+                    }
+                }
+                Err(e) => panic!("no log line with {needle:?} ({e}); saw {seen:#?}"),
+            }
+        }
+    };
+    let body = r#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _) = common::post_chat(&addr, "sk-process-test", body.to_owned()).await;
+    assert_eq!(status, 200);
+    // The audit directory disappears: `HEAD` can no longer be written.
+    std::fs::remove_dir_all(data.join("audit")).unwrap();
+    let (status, _) = common::post_chat(&addr, "sk-process-test", body.to_owned()).await;
+    assert_eq!(status, 200, "answering does not wait for the audit disk");
+
+    let term = || {
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    };
+    term();
+    wait_for("shutdown requested");
+    // The shutdown reaches the audit log and finds it cannot finish.
+    wait_for("audit commit failed");
+    term();
+    let seen = wait_for("second stop signal");
+    let pid = child.id();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = done
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            panic!("pid {pid} still running 20 s after the second SIGTERM; log: {seen:#?}")
+        })
+        .unwrap();
+    assert!(!status.success(), "exit status {status}: records were lost");
+}
