@@ -25,7 +25,7 @@ use crate::config::AuditConfig;
 use crate::error::AuditError;
 use crate::lock::DirLock;
 use crate::record::AuditRecord;
-use crate::recovery::RecoveryReport;
+use crate::recovery::{HeadCheck, RecoveryReport};
 use crate::sink::SegmentSink;
 
 mod commit;
@@ -118,10 +118,19 @@ impl Actor for AuditWriterActor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<AuditMsg>,
+        myself: ActorRef<AuditMsg>,
         args: WriterArgs,
     ) -> Result<WriterState, ActorProcessingErr> {
         args.shared.healthy.store(true, Ordering::Relaxed);
+        // A crash left `HEAD` behind the chain (or before its first write): bring it up
+        // to date now, not only when new records come, which may be never.
+        let head_dirty = matches!(
+            args.recovery.head,
+            HeadCheck::Lagged { .. } | HeadCheck::Missing
+        );
+        if head_dirty {
+            let _ = myself.cast(AuditMsg::HeadDue);
+        }
         Ok(WriterState {
             config: args.config,
             sink: Arc::new(Mutex::new(args.sink)),
@@ -131,7 +140,7 @@ impl Actor for AuditWriterActor {
             last_hash: args.recovery.last_hash,
             segment: None,
             buffer: VecDeque::new(),
-            head_dirty: false,
+            head_dirty,
             head_written: None,
             head_due_pending: false,
             flush_scheduled: false,

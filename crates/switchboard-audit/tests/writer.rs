@@ -230,6 +230,36 @@ async fn a_head_one_commit_behind_is_accepted_as_a_crash_before_its_update() {
     assert_eq!(verify(dir.path()).unwrap().records, 5);
 }
 
+/// A node restarted after a crash that left `HEAD` behind (or never wrote it) brings it
+/// up to the chain's end itself, records or not: otherwise a node that writes nothing
+/// after its restart would fail `verify` for ever.
+#[tokio::test]
+async fn a_restart_brings_a_lagging_or_missing_head_up_to_date_without_new_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = start(config(dir.path())).await.unwrap();
+    let mut hashes = Vec::new();
+    for i in 0..4 {
+        hashes.push(log.append(record("acme", i, 200, 1)).await.unwrap().hash);
+    }
+    log.shutdown().await.unwrap();
+    let stale = format!(r#"{{"seq":2,"hash":"{}"}}"#, hashes[1]);
+    std::fs::write(dir.path().join("HEAD"), stale).unwrap();
+    assert!(verify(dir.path()).is_err(), "a lagging HEAD fails verify");
+
+    let log = start(config(dir.path())).await.unwrap();
+    assert_eq!(log.recovery().head, HeadCheck::Lagged { head_seq: 2 });
+    log.shutdown().await.unwrap();
+    assert_eq!(verify(dir.path()).unwrap().records, 4);
+
+    std::fs::remove_file(dir.path().join("HEAD")).unwrap();
+    let log = start(config(dir.path())).await.unwrap();
+    assert_eq!(log.recovery().head, HeadCheck::Missing);
+    // Without a shutdown: a flush waits for the repaired HEAD too.
+    log.flush().await.unwrap();
+    assert_eq!(verify(dir.path()).unwrap().records, 4);
+    log.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_log_shorter_than_its_head_is_not_resumed() {
     let dir = tempfile::tempdir().unwrap();

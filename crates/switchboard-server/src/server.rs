@@ -58,6 +58,11 @@ impl RunningServer {
     ) -> Result<RunningServer, StartError> {
         let config = Arc::new(config);
         crate::metrics::handle();
+        // The token counter's tables load once per process (about half a second): start
+        // now, off the runtime's workers, rather than in the first call's way.
+        tokio::task::spawn_blocking(|| {
+            std::sync::LazyLock::force(&crate::pipeline::bpe::O200K);
+        });
         let gateway = Arc::new(Gateway::start(Arc::clone(&config), clock).await?);
         crate::membership::spawn(Arc::clone(&gateway));
         let restored = restore::restore_spend(&gateway)

@@ -37,7 +37,7 @@ impl Estimate {
 }
 
 pub fn count_tokens(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton().count_ordinary(text) as u64
+    super::bpe::count(text)
 }
 
 fn with_margin(tokens: u64, d: &Deployment) -> u64 {

@@ -28,6 +28,7 @@
 
 pub mod accounting;
 pub mod attempt;
+pub mod bpe;
 pub mod cached;
 pub mod chat;
 pub mod embeddings;
