@@ -211,8 +211,9 @@ async fn a_partial_line_left_by_a_crash_is_cut_and_the_chain_continues() {
     assert_eq!(verify(dir.path()).unwrap().records, 4);
 }
 
-#[tokio::test]
-async fn a_head_one_commit_behind_is_accepted_as_a_crash_before_its_update() {
+/// A log of four records whose `HEAD` names the second, as a crash between a commit and
+/// its `HEAD` update leaves it.
+async fn four_records_with_head_at_the_second() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let log = start(config(dir.path())).await.unwrap();
     let mut hashes = Vec::new();
@@ -222,6 +223,12 @@ async fn a_head_one_commit_behind_is_accepted_as_a_crash_before_its_update() {
     log.shutdown().await.unwrap();
     let stale = format!(r#"{{"seq":2,"hash":"{}"}}"#, hashes[1]);
     std::fs::write(dir.path().join("HEAD"), stale).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_head_one_commit_behind_is_accepted_as_a_crash_before_its_update() {
+    let dir = four_records_with_head_at_the_second().await;
 
     let log = start(config(dir.path())).await.unwrap();
     assert_eq!(log.recovery().head, HeadCheck::Lagged { head_seq: 2 });
@@ -235,15 +242,7 @@ async fn a_head_one_commit_behind_is_accepted_as_a_crash_before_its_update() {
 /// after its restart would fail `verify` for ever.
 #[tokio::test]
 async fn a_restart_brings_a_lagging_or_missing_head_up_to_date_without_new_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = start(config(dir.path())).await.unwrap();
-    let mut hashes = Vec::new();
-    for i in 0..4 {
-        hashes.push(log.append(record("acme", i, 200, 1)).await.unwrap().hash);
-    }
-    log.shutdown().await.unwrap();
-    let stale = format!(r#"{{"seq":2,"hash":"{}"}}"#, hashes[1]);
-    std::fs::write(dir.path().join("HEAD"), stale).unwrap();
+    let dir = four_records_with_head_at_the_second().await;
     assert!(verify(dir.path()).is_err(), "a lagging HEAD fails verify");
 
     let log = start(config(dir.path())).await.unwrap();
