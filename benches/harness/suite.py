@@ -349,8 +349,10 @@ class Suite:
 
     def run(self):
         started = time.time()
-        idle_rss = memory_kb(self.pids(), "VmRSS")
+        # Idle CPU over 2 s first, then idle memory: what a target loads at start (a node's
+        # token counter, about half a second) is in place by then, and counted.
         idle_share = self.busy_share(2.0)
+        idle_rss = memory_kb(self.pids(), "VmRSS")
         try:
             if self.args.target == "litellm":
                 # 512 streams at once take LiteLLM's one worker down for minutes (measured:
