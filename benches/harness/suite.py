@@ -349,8 +349,9 @@ class Suite:
 
     def run(self):
         started = time.time()
-        # Idle CPU over 2 s first, then idle memory: what a target loads at start (a node's
-        # token counter, about half a second) is in place by then, and counted.
+        # A second to settle first: what a target loads at start (a node's token counter,
+        # about half a second) is then in place, its memory counted and its CPU not.
+        self.busy_share(1.0)
         idle_share = self.busy_share(2.0)
         idle_rss = memory_kb(self.pids(), "VmRSS")
         try:
