@@ -29,6 +29,9 @@ const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 const FORWARD_DEADLINE: Duration = Duration::from_secs(5);
 /// Wait between those tries: about a gossip round.
 const ROUTE_WAIT: Duration = Duration::from_millis(200);
+/// How long a recalled node waits for its free lease to reach the owner before it
+/// answers the recall (the owner's grant waits on that answer, under [`RPC_TIMEOUT`]).
+const RECALL_WAIT: Duration = Duration::from_millis(500);
 
 /// The cluster side, when there is one.
 pub(super) struct Link {
@@ -114,8 +117,17 @@ impl NodeOwners {
     }
 
     /// Gives this node's free lease of `quota` back to its owner, when the owner recalls
-    /// it. Straight to the owner (never through [`NodeOwners::forward`], which may serve
-    /// here and recall again).
+    /// it. The lease leaves this node's table first; the return then goes to whichever
+    /// node owns the quota, retried with the same id while the membership settles (as
+    /// [`NodeOwners::forward`] does): a give-back id is applied once and travels in the
+    /// snapshots, so a retry reaching another owner never counts twice. (Serving a
+    /// give-back never recalls, so this cannot loop.)
+    ///
+    /// A return dropped at the first failure would leave the lease counted as this
+    /// node's at the owner while no node holds it, for the rest of the period: a
+    /// recall reaching a node that still routes to an owner just killed did exactly
+    /// that. The return runs in a task of its own, so neither a recall that stops
+    /// waiting after [`RECALL_WAIT`] nor a cancelled RPC handler can strand it.
     async fn give_back_free(&self, quota: &QuotaId) {
         let Some(ledger) = self.0.ledger.get().and_then(Weak::upgrade) else {
             return;
@@ -124,36 +136,32 @@ impl NodeOwners {
             return;
         };
         let id = ledger.next_op();
-        let me = self.0.me.clone();
-        let returned = match self.route(quota) {
-            Ok(Route::Me(_) | Route::Alone) => self
-                .0
-                .local
-                .give_back(quota, &me, id, period, amount)
-                .await
-                .map_err(|e| e.to_string()),
-            Ok(Route::Remote(owner)) => {
-                let req = RpcRequest::GiveBack {
-                    quota: quota.clone(),
-                    node: me,
-                    id,
-                    period,
-                    amount,
-                };
-                match self.call(&owner, &req).await {
-                    Ok(RpcResponse::Done) => Ok(()),
-                    Ok(other) => Err(format!("{other:?}")),
-                    Err(e) => Err(e),
-                }
+        let owners = self.clone();
+        let quota = quota.clone();
+        let giving = tokio::spawn(async move {
+            let me = owners.0.me.clone();
+            let req = RpcRequest::GiveBack {
+                quota: quota.clone(),
+                node: me.clone(),
+                id,
+                period,
+                amount,
+            };
+            // Served here by `serve_give_back`, not `serve`: `serve` answers the recall
+            // that awaits this, and an async fn cannot await itself.
+            let here = || owners.serve_give_back(&quota, &me, id, period, amount);
+            let returned = owners.forward_to(&quota, &req, here).await;
+            if !matches!(returned, Ok(RpcResponse::Done)) {
+                // No owner took it in time. One may have applied it without answering:
+                // keeping the lease could then spend it twice. Dropped, it stays counted
+                // as this node's until the period ends or the node rejoins: capacity
+                // idles, no limit is broken.
+                tracing::warn!(quota = %quota, amount, answer = ?returned, "recalled lease not given back; left idle");
             }
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = returned {
-            // The owner may have applied it without acknowledging: keeping the lease
-            // could then spend it twice. Dropped, it stays counted as this node's until
-            // the period ends or the node rejoins: capacity idles, no limit is broken.
-            tracing::debug!(quota = %quota, error = %e, "recalled lease not given back; left idle");
-        }
+        });
+        // The recall answers once the return landed, or after RECALL_WAIT with the
+        // return still on its way (its owner re-grants then, and may refuse early).
+        let _ = tokio::time::timeout(RECALL_WAIT, giving).await;
     }
 
     /// The newest state of `quota` this node holds, as owner or backup.
@@ -445,19 +453,8 @@ impl NodeOwners {
                 period,
                 amount,
             } => {
-                self.as_owner(&quota, async |me: &Self, backup| {
-                    let q = me
-                        .known(&quota)
-                        .await
-                        .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
-                    me.take_over(&q).await?;
-                    me.0.local
-                        .give_back(&quota, &node, id, period, amount)
-                        .await?;
-                    me.replicate(&q, backup).await?;
-                    Ok(RpcResponse::Done)
-                })
-                .await
+                self.serve_give_back(&quota, &node, id, period, amount)
+                    .await
             }
             RpcRequest::SetLimit { quota, limit } => {
                 self.as_owner(&quota, async |me: &Self, backup| {
@@ -478,6 +475,30 @@ impl NodeOwners {
                 .await
             }
         }
+    }
+
+    /// Applies `node`'s return of `amount` of its lease of `period`, as the owner.
+    async fn serve_give_back(
+        &self,
+        quota: &QuotaId,
+        node: &str,
+        id: u64,
+        period: u64,
+        amount: i64,
+    ) -> RpcResponse {
+        self.as_owner(quota, async |me: &Self, backup| {
+            let q = me
+                .known(quota)
+                .await
+                .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
+            me.take_over(&q).await?;
+            me.0.local
+                .give_back(quota, node, id, period, amount)
+                .await?;
+            me.replicate(&q, backup).await?;
+            Ok(RpcResponse::Done)
+        })
+        .await
     }
 
     /// Runs `f` if this node is the quota's owner by its own view; `NotOwner` otherwise.
@@ -501,11 +522,22 @@ impl NodeOwners {
     /// Sends `req` to the owner of `quota` (or serves it here), retrying while the
     /// membership settles.
     async fn forward(&self, quota: &QuotaId, req: RpcRequest) -> Result<RpcResponse, LedgerError> {
+        self.forward_to(quota, &req, || self.serve(req.clone()))
+            .await
+    }
+
+    /// [`NodeOwners::forward`], with `here` serving `req` when this node is the owner.
+    async fn forward_to<F: Future<Output = RpcResponse>>(
+        &self,
+        quota: &QuotaId,
+        req: &RpcRequest,
+        here: impl Fn() -> F,
+    ) -> Result<RpcResponse, LedgerError> {
         let deadline = tokio::time::Instant::now() + FORWARD_DEADLINE;
         while tokio::time::Instant::now() < deadline {
             let answer = match self.route(quota)? {
-                Route::Alone | Route::Me(_) => self.serve(req.clone()).await,
-                Route::Remote(owner) => match self.call(&owner, &req).await {
+                Route::Alone | Route::Me(_) => here().await,
+                Route::Remote(owner) => match self.call(&owner, req).await {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::debug!(quota = %quota, owner = %owner.name, error = %e, "owner unreachable");
