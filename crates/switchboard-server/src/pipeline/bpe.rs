@@ -6,8 +6,9 @@
 //! call on, four times the node's whole idle footprint, and an encode allocates its token
 //! list. Here the vocabulary is read once out of tiktoken's own tables into three flat
 //! arrays (the token bytes end to end, each rank's offset, and an open-addressing index
-//! of ranks by bytes: about 4.5 MB), tiktoken's tables are dropped, and counting
-//! allocates nothing in the steady state.
+//! of ranks by bytes: about 4.5 MB), tiktoken's tables are dropped (the allocator keeps
+//! part of what they freed: `benches/PROFILE.md`), and counting allocates nothing in the
+//! steady state.
 //!
 //! The split into pieces is tiktoken's regex (`O200K_BASE_PAT_STR`, with `fancy_regex`,
 //! as tiktoken does); each piece is then merged as byte-pair encoding defines it: the
@@ -76,6 +77,7 @@ impl Counter {
                     Err(_) => return n + (text.len() - end) as u64,
                 }
             }
+            scratch.trim();
             n
         })
     }
@@ -229,6 +231,19 @@ struct Scratch {
     heap: BinaryHeap<Reverse<(u32, usize, usize)>>,
 }
 
+impl Scratch {
+    /// Pieces longer than this leave their buffers behind only until the count ends.
+    const KEEP: usize = 4096;
+
+    /// Lets go of buffers a long piece grew (megabytes for a megabyte of letters), so a
+    /// worker does not hold them for the rest of its life.
+    fn trim(&mut self) {
+        if self.next.capacity() > Self::KEEP {
+            *self = Self::default();
+        }
+    }
+}
+
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
@@ -323,5 +338,8 @@ mod tests {
         // One piece of a million bytes: quadratic merging would not finish here.
         let text = "qz".repeat(500_000);
         assert_eq!(count(&text), tiktoken(&text));
+        // ... and the buffers it grew are not kept by the thread.
+        let kept = SCRATCH.with(|s| s.borrow().next.capacity());
+        assert!(kept <= Scratch::KEEP, "{kept} kept");
     }
 }
