@@ -217,6 +217,25 @@ impl AuditSlot {
         record: AuditRecord,
     ) -> impl Future<Output = Result<Appended, AuditError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
+        let sent = self.cast(record, Some(reply)).map(|()| rx);
+        async move { sent?.await.map_err(|_| AuditError::Closed)? }
+    }
+
+    /// Sends the record to the writer now, like [`AuditSlot::send`], with nobody waiting
+    /// on it: the writer logs it (with its request id) if it can never be written. Saves
+    /// the caller a task per record that would only wait to log the same.
+    pub fn submit(self, record: AuditRecord) {
+        let request_id = record.request_id.clone();
+        if let Err(e) = self.cast(record, None) {
+            tracing::error!(%request_id, error = %e, "audit record could not be written");
+        }
+    }
+
+    fn cast(
+        self,
+        record: AuditRecord,
+        reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
+    ) -> Result<(), AuditError> {
         let pending = Box::new(Pending {
             record,
             reply,
@@ -224,13 +243,9 @@ impl AuditSlot {
         });
         let shared = &self.log.shared;
         shared.backlog.fetch_add(1, Ordering::Relaxed);
-        let sent = match self.log.actor.cast(AuditMsg::Append(pending)) {
-            Ok(()) => Ok(rx),
-            Err(_) => {
-                shared.backlog.fetch_sub(1, Ordering::Relaxed);
-                Err(AuditError::Closed)
-            }
-        };
-        async move { sent?.await.map_err(|_| AuditError::Closed)? }
+        self.log.actor.cast(AuditMsg::Append(pending)).map_err(|_| {
+            shared.backlog.fetch_sub(1, Ordering::Relaxed);
+            AuditError::Closed
+        })
     }
 }

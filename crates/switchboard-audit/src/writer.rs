@@ -49,8 +49,33 @@ pub(crate) struct Shared {
 /// One record on its way, with whom to tell and the capacity it holds until durable.
 pub(crate) struct Pending {
     pub record: AuditRecord,
-    pub reply: oneshot::Sender<Result<Appended, AuditError>>,
+    /// `None` for a record submitted without a waiter: the writer logs its failure.
+    pub reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
     pub permit: OwnedSemaphorePermit,
+}
+
+impl Pending {
+    fn tell(self: Box<Self>, result: Result<Appended, AuditError>) {
+        let Pending { record, reply, .. } = *self;
+        Self::reply_to(reply, &record, result);
+    }
+
+    /// Answers the waiter, or, for a record nobody waits on, logs a failure.
+    fn reply_to(
+        reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
+        record: &AuditRecord,
+        result: Result<Appended, AuditError>,
+    ) {
+        match (reply, result) {
+            (Some(reply), result) => {
+                let _ = reply.send(result);
+            }
+            (None, Err(e)) => {
+                tracing::error!(request_id = %record.request_id, error = %e, "audit record could not be written");
+            }
+            (None, Ok(_)) => {}
+        }
+    }
 }
 
 pub(crate) enum AuditMsg {
@@ -164,7 +189,7 @@ impl Actor for AuditWriterActor {
             AuditMsg::Append(mut pending) => {
                 if state.closing {
                     state.shared.backlog.fetch_sub(1, Ordering::Relaxed);
-                    let _ = pending.reply.send(Err(AuditError::Closed));
+                    pending.tell(Err(AuditError::Closed));
                     return Ok(());
                 }
                 pending.record.node.clone_from(&state.config.node);
@@ -276,8 +301,13 @@ impl WriterState {
     }
 
     fn answer(&mut self, pending: Box<Pending>, result: Result<Appended, AuditError>) {
-        let _ = pending.reply.send(result);
-        drop(pending.permit);
+        let Pending {
+            record,
+            reply,
+            permit,
+        } = *pending;
+        Pending::reply_to(reply, &record, result);
+        drop(permit);
         self.settled += 1;
         self.shared.backlog.fetch_sub(1, Ordering::Relaxed);
     }

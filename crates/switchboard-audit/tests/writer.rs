@@ -419,3 +419,25 @@ async fn a_record_sent_before_a_flush_is_covered_by_it_unawaited() {
         assert_eq!(seen, i + 1, "record {i} durable by the flush after it");
     }
 }
+
+/// A record submitted without a waiter is written like any other: a flush after the
+/// submit covers it, in order, and its slot's capacity comes back once it is durable.
+#[tokio::test]
+async fn submitted_records_are_durable_after_a_flush_and_free_their_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.capacity = 2;
+    let log = start(cfg).await.unwrap();
+    for i in 0..5 {
+        // Capacity 2: the third submit finds room only once earlier records are durable.
+        let slot = log.reserve().await.unwrap();
+        slot.submit(record("acme", i, 200, 1));
+    }
+    log.flush().await.unwrap();
+    let mut seen = Vec::new();
+    scan(dir.path(), &Filter::default(), |r| seen.push(r.time_ms)).unwrap();
+    assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+    assert!(log.try_reserve().is_some(), "every slot is free again");
+    log.shutdown().await.unwrap();
+    assert_eq!(verify(dir.path()).unwrap().records, 5);
+}

@@ -179,7 +179,7 @@ impl Accounting {
         if self.capture == Capture::All {
             record.response = response;
         }
-        append(admission.slot, record, &self.ctx);
+        append(admission.slot, record);
         cost
     }
 
@@ -197,7 +197,7 @@ impl Accounting {
         }
         let mut record = base_record(&self.gw, &self.ctx, status, Decision::Allowed);
         record.reason = Some(reason.to_owned());
-        append(admission.slot, record, &self.ctx);
+        append(admission.slot, record);
     }
 }
 
@@ -263,11 +263,11 @@ fn log_finished(r: &AuditRecord) {
     );
 }
 
-/// Sends the record to the writer at once (a flush after the call ends covers it) and
-/// leaves waiting for its durability to a task.
-fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, ctx: &RequestCtx) {
+/// Sends the record to the writer at once (a flush after the call ends covers it); the
+/// writer logs it if it can never be written.
+fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord) {
     log_finished(&record);
-    tokio::spawn(report_failure(ctx.id.to_string(), slot.send(record)));
+    slot.submit(record);
 }
 
 /// Records a request that ended before admission: refused by policy, or failed to parse.
@@ -300,19 +300,15 @@ pub fn record_refused(
     };
     record.reason = Some(reason);
     log_finished(&record);
-    let id = request_id.to_owned();
     // Sent at once when the log has room, like an admitted call's record; otherwise a
     // task waits for room (backpressure) and sends it then.
     match gw.audit.try_reserve() {
-        Some(slot) => {
-            tokio::spawn(report_failure(id, slot.send(record)));
-        }
+        Some(slot) => slot.submit(record),
         None => {
             let audit = gw.audit.clone();
-            tokio::spawn(report_failure(
-                id,
-                async move { audit.append(record).await },
-            ));
+            tokio::spawn(report_failure(request_id.to_owned(), async move {
+                audit.append(record).await
+            }));
         }
     }
 }
