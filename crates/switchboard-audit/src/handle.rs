@@ -217,7 +217,10 @@ impl AuditSlot {
         record: AuditRecord,
     ) -> impl Future<Output = Result<Appended, AuditError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = self.cast(record, Some(reply)).map(|()| rx);
+        let sent = self
+            .cast(record, Some(reply))
+            .map(|()| rx)
+            .map_err(|_| AuditError::Closed);
         async move { sent?.await.map_err(|_| AuditError::Closed)? }
     }
 
@@ -225,17 +228,20 @@ impl AuditSlot {
     /// on it: the writer logs it (with its request id) if it can never be written. Saves
     /// the caller a task per record that would only wait to log the same.
     pub fn submit(self, record: AuditRecord) {
-        let request_id = record.request_id.clone();
-        if let Err(e) = self.cast(record, None) {
-            tracing::error!(%request_id, error = %e, "audit record could not be written");
+        if let Err(back) = self.cast(record, None) {
+            let request_id = back.as_ref().map_or("-", |p| p.record.request_id.as_str());
+            tracing::error!(%request_id, error = %AuditError::Closed,
+                "audit record could not be written");
         }
     }
 
+    /// Hands the record to the writer; on failure (the writer is gone: the log is
+    /// closed) gives the record back when the message still holds it.
     fn cast(
         self,
         record: AuditRecord,
         reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
-    ) -> Result<(), AuditError> {
+    ) -> Result<(), Option<Box<Pending>>> {
         let pending = Box::new(Pending {
             record,
             reply,
@@ -243,9 +249,12 @@ impl AuditSlot {
         });
         let shared = &self.log.shared;
         shared.backlog.fetch_add(1, Ordering::Relaxed);
-        self.log.actor.cast(AuditMsg::Append(pending)).map_err(|_| {
+        self.log.actor.cast(AuditMsg::Append(pending)).map_err(|e| {
             shared.backlog.fetch_sub(1, Ordering::Relaxed);
-            AuditError::Closed
+            match e {
+                ractor::MessagingErr::SendErr(AuditMsg::Append(p)) => Some(p),
+                _ => None,
+            }
         })
     }
 }

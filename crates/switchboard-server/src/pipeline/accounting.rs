@@ -306,19 +306,13 @@ pub fn record_refused(
         Some(slot) => slot.submit(record),
         None => {
             let audit = gw.audit.clone();
-            tokio::spawn(report_failure(request_id.to_owned(), async move {
-                audit.append(record).await
-            }));
+            tokio::spawn(async move {
+                match audit.reserve().await {
+                    Ok(slot) => slot.submit(record),
+                    Err(e) => tracing::error!(request_id = %record.request_id, error = %e,
+                        "audit record could not be written"),
+                }
+            });
         }
-    }
-}
-
-/// Waits for a record to be durable, logging it if it never will be.
-async fn report_failure(
-    request_id: String,
-    durable: impl Future<Output = Result<switchboard_audit::Appended, switchboard_audit::AuditError>>,
-) {
-    if let Err(e) = durable.await {
-        tracing::error!(%request_id, error = %e, "audit record could not be written");
     }
 }
