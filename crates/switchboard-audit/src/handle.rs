@@ -218,7 +218,7 @@ impl AuditSlot {
     ) -> impl Future<Output = Result<Appended, AuditError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
         let sent = self
-            .cast(record, Some(reply))
+            .cast(record, Some(reply), None)
             .map(|()| rx)
             .map_err(|_| AuditError::Closed);
         async move { sent?.await.map_err(|_| AuditError::Closed)? }
@@ -228,7 +228,14 @@ impl AuditSlot {
     /// on it: the writer logs it (with its request id) if it can never be written. Saves
     /// the caller a task per record that would only wait to log the same.
     pub fn submit(self, record: AuditRecord) {
-        if let Err(back) = self.cast(record, None) {
+        self.submit_holding(record, None);
+    }
+
+    /// [`AuditSlot::submit`], keeping `hold` until the record is durable, or known never
+    /// to be written: its drop is the signal. The gateway holds a call's ledger reports
+    /// this way, so no owner counts spend the audit log could still lose in a crash.
+    pub fn submit_holding(self, record: AuditRecord, hold: Option<Box<dyn Send>>) {
+        if let Err(back) = self.cast(record, None, hold) {
             let request_id = back.as_ref().map_or("-", |p| p.record.request_id.as_str());
             tracing::error!(%request_id, error = %AuditError::Closed,
                 "audit record could not be written");
@@ -241,11 +248,13 @@ impl AuditSlot {
         self,
         record: AuditRecord,
         reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
+        hold: Option<Box<dyn Send>>,
     ) -> Result<(), Option<Box<Pending>>> {
         let pending = Box::new(Pending {
             record,
             reply,
             permit: self.permit,
+            hold,
         });
         let shared = &self.log.shared;
         shared.backlog.fetch_add(1, Ordering::Relaxed);

@@ -52,6 +52,8 @@ pub(crate) struct Pending {
     /// `None` for a record submitted without a waiter: the writer logs its failure.
     pub reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
     pub permit: OwnedSemaphorePermit,
+    /// Dropped once the record is durable, or known never to be written.
+    pub hold: Option<Box<dyn Send>>,
 }
 
 impl Pending {
@@ -305,9 +307,11 @@ impl WriterState {
             record,
             reply,
             permit,
+            hold,
         } = *pending;
         Pending::reply_to(reply, &record, result);
         drop(permit);
+        drop(hold);
         self.settled += 1;
         self.shared.backlog.fetch_sub(1, Ordering::Relaxed);
     }

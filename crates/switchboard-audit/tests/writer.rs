@@ -441,3 +441,53 @@ async fn submitted_records_are_durable_after_a_flush_and_free_their_slots() {
     log.shutdown().await.unwrap();
     assert_eq!(verify(dir.path()).unwrap().records, 5);
 }
+
+/// Says when it is dropped.
+struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What a record holds (the gateway: its call's ledger reports) is let go only once the
+/// record is durable: not while the commit that writes it is still on the disk.
+#[tokio::test(flavor = "current_thread")]
+async fn a_submitted_records_hold_is_let_go_only_once_the_record_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctl, mut events) = Control::new();
+    let sink_ctl = ctl.clone();
+    let log = start_with_sink(config(dir.path()), move |files| TestSink {
+        inner: files,
+        ctl: sink_ctl,
+    })
+    .await
+    .unwrap();
+
+    ctl.close_gate();
+    let (tx, mut released) = tokio::sync::oneshot::channel();
+    let slot = log.reserve().await.unwrap();
+    slot.submit_holding(
+        record("acme", 7, 200, 1),
+        Some(Box::new(DropSignal(Some(tx)))),
+    );
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::Entered(_))).await,
+        Event::Entered(1)
+    );
+    // The writer is inside the commit, held at the gate: the record is not durable yet.
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    let early = released.try_recv().is_ok();
+    ctl.open_gate();
+    assert!(!early, "let go before the record was durable");
+    released.await.unwrap();
+    let mut seen = Vec::new();
+    scan(dir.path(), &Filter::default(), |r| seen.push(r.time_ms)).unwrap();
+    assert_eq!(seen, vec![7]);
+    log.shutdown().await.unwrap();
+}

@@ -23,7 +23,7 @@ use crate::owner::Grant;
 use crate::owners::{GrantRequest, LocalOwners, Owners};
 use crate::quota::{NodeId, Quota, QuotaId};
 use crate::refusal::{RETRY_SOON_MS, Refusal};
-use crate::reservation::{Actual, Held, Reservation, Want};
+use crate::reservation::{Actual, Held, Reports, Reservation, Want};
 
 /// Grant rounds one reservation may take before it gives up. Each round either admits
 /// the request or moves owner capacity to this node, so more rounds only happen when
@@ -156,10 +156,11 @@ impl<O: Owners> Ledger<O> {
         Err(refusal)
     }
 
-    /// Charges each quota of `reservation` what the call really consumed. Returns at
-    /// once: the owners hear of it in the background.
-    pub fn settle(&self, reservation: Reservation, actual: &Actual) {
-        reservation.settle(actual);
+    /// Charges each quota of `reservation` what the call really consumed, in this
+    /// node's leases at once; the owners hear of it in the background once the returned
+    /// [`Reports`] is dropped.
+    pub fn settle(&self, reservation: Reservation, actual: &Actual) -> Reports {
+        reservation.settle(actual)
     }
 
     /// Releases `reservation` whole: the call failed and cost nothing.

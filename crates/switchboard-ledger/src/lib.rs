@@ -24,6 +24,7 @@
 //!   [`LocalOwners`], the single-node answer; the cluster adds placement, replication to
 //!   a backup and journaling behind the same trait.
 //! - [`reservation`]: [`Want`], [`Reservation`] (released if dropped unsettled),
+//!   [`Reports`] (a settled call's reports, queued for the owners when dropped),
 //!   [`Actual`].
 //! - [`flusher`]: settlements stream to their owners in batches, off the request path.
 //! - `node`: this node's lease table behind one short lock, and its outbox.
@@ -33,7 +34,8 @@
 //! Data flow of one request: `Ledger::reserve` -> [`LeaseTable::try_reserve`] for each
 //! quota (short? -> [`Owners::grant`] -> [`LedgerActor`] -> [`QuotaLedger::grant`] ->
 //! [`LeaseTable::credit`], retry) -> the call -> `Ledger::settle` ->
-//! [`LeaseTable::settle`] now, [`QuotaLedger::settle`] soon after, via the flusher.
+//! [`LeaseTable::settle`] now, [`QuotaLedger::settle`] soon after, via the flusher, once
+//! the gateway lets go of the [`Reports`] (when the call's audit record is durable).
 
 pub mod actor;
 pub mod calendar;
@@ -62,6 +64,6 @@ pub use owner::{Grant, OwnerStatus, QuotaLedger, Settled, Settlement};
 pub use owners::{GrantRequest, LocalOwners, Owners};
 pub use quota::{Metric, NodeId, Quota, QuotaId, Scope};
 pub use refusal::{Refusal, RefusalCause};
-pub use reservation::{Actual, Held, Reservation, Want};
+pub use reservation::{Actual, Held, Reports, Reservation, Want};
 pub use snapshot::{BookSnapshot, LedgerSnapshot};
 pub use window::Window;

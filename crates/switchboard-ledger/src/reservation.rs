@@ -92,9 +92,10 @@ impl Reservation {
         &self.held
     }
 
-    /// Charges each quota the real cost and reports it to the owners in the background.
-    /// A quota listed twice in the request is charged once.
-    pub(crate) fn settle(mut self, actual: &Actual) {
+    /// Charges each quota the real cost in the local lease now; the owners hear of it
+    /// when the returned [`Reports`] is dropped. A quota listed twice in the request is
+    /// charged once.
+    pub(crate) fn settle(mut self, actual: &Actual) -> Reports {
         let held = std::mem::take(&mut self.held);
         let mut table = self.node.table.lock();
         for (i, h) in held.iter().enumerate() {
@@ -105,6 +106,7 @@ impl Reservation {
             }
         }
         drop(table);
+        let mut due = Vec::with_capacity(held.len());
         for (i, h) in held.iter().enumerate() {
             if held[..i].iter().any(|earlier| earlier.quota == h.quota) {
                 continue;
@@ -115,10 +117,14 @@ impl Reservation {
                 reserved: h.amount,
                 charged: actual.charge(h.quota.metric),
             };
-            self.node.send(Outgoing::Settle {
+            due.push(Outgoing::Settle {
                 quota: h.quota.clone(),
                 settlement,
             });
+        }
+        Reports {
+            due,
+            node: Arc::clone(&self.node),
         }
     }
 
@@ -134,6 +140,25 @@ impl Reservation {
         let mut table = self.node.table.lock();
         for h in self.held.drain(..) {
             table.release(&h.quota, h.period, h.amount);
+        }
+    }
+}
+
+/// A settled call's reports to the owners of its quotas, queued for them when this is
+/// dropped. The gateway holds it until the call's audit record is durable: an owner
+/// never counts spend that a crash could still take out of the audit log, so the books
+/// and the logs agree after a node dies (a restarted node recovers from its log the
+/// spend it had not yet reported). Dropped at once, it reports at once.
+#[derive(Debug)]
+pub struct Reports {
+    due: Vec<Outgoing>,
+    node: Arc<NodeState>,
+}
+
+impl Drop for Reports {
+    fn drop(&mut self) {
+        for item in self.due.drain(..) {
+            self.node.send(item);
         }
     }
 }

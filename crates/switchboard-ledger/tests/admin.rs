@@ -177,3 +177,28 @@ async fn returned_leases_are_available_to_the_owner_again() {
     let status = h.ledger.status(&budget).await.unwrap();
     assert_eq!((status.spent, status.leased, status.available), (10, 0, 90));
 }
+
+/// A settled call counts in this node's lease at once (nothing more can be reserved
+/// against it), but its owner hears of it only when the gateway lets go of the reports,
+/// which it holds until the call's audit record is durable.
+#[tokio::test]
+async fn the_owner_hears_of_a_settlement_only_once_its_reports_are_let_go() {
+    let h = Harness::at(date_ms(2024, 2, 10));
+    let budget = quota(tenant("acme"), Metric::Money, Window::Month, 1_000);
+    let r = h
+        .ledger
+        .reserve("r1", &[Want::new(&budget, 100)])
+        .await
+        .unwrap();
+    let reports = h.ledger.settle(r, &money(60));
+    let held = h.ledger.status(&budget).await.unwrap();
+    assert_eq!((held.spent, held.reserved), (0, 0));
+    assert_eq!(
+        held.available,
+        1_000 - 60,
+        "the node's lease counts it already"
+    );
+    drop(reports);
+    let sent = h.ledger.status(&budget).await.unwrap();
+    assert_eq!((sent.spent, sent.available), (60, 1_000 - 60));
+}

@@ -148,6 +148,28 @@ impl Gateway {
         }
     }
 
+    /// A quota's numbers once this node's calls so far have reached its owner: their
+    /// audit records made durable first, since a call's ledger reports wait for its
+    /// record (see `pipeline::accounting`), then the ledger's pending settlements.
+    pub async fn quota_status(
+        &self,
+        quota: &switchboard_ledger::Quota,
+    ) -> Result<switchboard_ledger::QuotaStatus, switchboard_ledger::LedgerError> {
+        if let Err(e) = self.audit.flush().await {
+            tracing::warn!(error = %e, "audit records not all durable; the numbers may lag");
+        }
+        self.ledger.status(quota).await
+    }
+
+    /// Settles what this node's calls so far owe their owners: their audit records made
+    /// durable, then the ledger's queue flushed.
+    pub async fn flush_settlements(&self) -> Result<(), switchboard_ledger::LedgerError> {
+        if let Err(e) = self.audit.flush().await {
+            tracing::warn!(error = %e, "audit records not all durable; reports held back");
+        }
+        self.ledger.flush().await
+    }
+
     /// Unix milliseconds by the gateway's clock.
     pub fn now_ms(&self) -> u64 {
         self.clock.now_ms()

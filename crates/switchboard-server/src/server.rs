@@ -147,7 +147,7 @@ impl RunningServer {
         let _ = self.client.await;
         let _ = self.admin_shutdown.send(true);
         let _ = self.admin.await;
-        if let Err(e) = self.gateway.ledger.flush().await {
+        if let Err(e) = self.gateway.flush_settlements().await {
             tracing::warn!(error = %e, "ledger settlements not all applied at shutdown");
         }
         if let Err(e) = self.gateway.ledger.give_back_all().await {

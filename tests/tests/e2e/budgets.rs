@@ -75,8 +75,7 @@ async fn budget_is_never_exceeded_under_200_concurrent_requests() {
     );
     let status = h
         .gw()
-        .ledger
-        .status(&money("budget", Window::Total))
+        .quota_status(&money("budget", Window::Total))
         .await
         .unwrap();
     assert_eq!(status.spent, 50_000);
@@ -130,8 +129,7 @@ async fn no_phantom_refusals_when_the_real_cost_is_below_the_estimate() {
     assert_eq!(ok, 57);
     let status = h
         .gw()
-        .ledger
-        .status(&money("thrifty", Window::Day))
+        .quota_status(&money("thrifty", Window::Day))
         .await
         .unwrap();
     assert_eq!(status.spent, 57 * 16_000);
@@ -176,8 +174,7 @@ async fn a_stream_the_client_abandons_is_billed_for_what_was_generated() {
     assert_eq!(record.cost_nanos, record.output_tokens as i64 * 1_000);
     let status = h
         .gw()
-        .ledger
-        .status(&money("streamer", Window::Day))
+        .quota_status(&money("streamer", Window::Day))
         .await
         .unwrap();
     assert_eq!(status.spent, record.cost_nanos);
@@ -265,11 +262,10 @@ async fn the_ledger_equals_the_audit_log_across_families_streams_and_failures() 
             .status,
         502
     );
-    h.gw().ledger.flush().await.unwrap();
+    h.gw().flush_settlements().await.unwrap();
     let spent = h
         .gw()
-        .ledger
-        .status(&money("mixed", Window::Month))
+        .quota_status(&money("mixed", Window::Month))
         .await
         .unwrap()
         .spent;
@@ -277,7 +273,7 @@ async fn the_ledger_equals_the_audit_log_across_families_streams_and_failures() 
         QuotaId::new(Scope::Tenant("mixed".into()), Metric::Tokens, Window::Day),
         0,
     );
-    let tokens = h.gw().ledger.status(&tokens_quota).await.unwrap().spent;
+    let tokens = h.gw().quota_status(&tokens_quota).await.unwrap().spent;
     let records: Vec<_> = h
         .audit_records()
         .await
@@ -338,8 +334,7 @@ async fn spend_survives_a_restart_because_it_is_rebuilt_from_the_audit_log() {
     let h = h.restart().await;
     assert_eq!(
         h.gw()
-            .ledger
-            .status(&money("durable", Window::Day))
+            .quota_status(&money("durable", Window::Day))
             .await
             .unwrap()
             .spent,

@@ -98,8 +98,7 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     for node in &c.nodes {
         node.server
             .gateway
-            .ledger
-            .flush()
+            .flush_settlements()
             .await
             .expect("settlements applied");
     }
@@ -107,8 +106,7 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
         let status = node
             .server
             .gateway
-            .ledger
-            .status(&money("shared", Window::Total))
+            .quota_status(&money("shared", Window::Total))
             .await
             .expect("status");
         assert_eq!(
@@ -214,8 +212,7 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     let status = c.nodes[0]
         .server
         .gateway
-        .ledger
-        .status(&quota)
+        .quota_status(&quota)
         .await
         .expect("status");
     assert_eq!(status.spent, 180_000, "no settled spend was lost");
@@ -243,8 +240,7 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     let status = c.nodes[1]
         .server
         .gateway
-        .ledger
-        .status(&quota)
+        .quota_status(&quota)
         .await
         .expect("status");
     assert_eq!(status.spent, 1_000_000);
@@ -317,8 +313,7 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
     let status = c.nodes[2]
         .server
         .gateway
-        .ledger
-        .status(&quota)
+        .quota_status(&quota)
         .await
         .expect("status");
     assert_eq!((status.spent, status.leased), (0, 0));

@@ -12,13 +12,15 @@ use super::http::{AdminResponse, json};
 use super::routing_report::breaker_list;
 use crate::gateway::Gateway;
 
-/// `flush`: apply this node's pending settlements first, so the books shown include its
-/// calls (`?flush=false` skips it, for a quick look at membership).
+/// `flush`: make this node's audit records durable and apply its pending settlements
+/// first (reports wait for their records), so the books shown include its calls
+/// (`?flush=false` skips it, for a quick look at membership).
 pub async fn status(gw: &Gateway, flush: bool) -> AdminResponse {
     // A failure is already logged by the flusher; the view is still worth showing.
     // Bounded: with an owner just gone, the view is wanted now, not after the failover.
     if flush {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), gw.ledger.flush()).await;
+        let settled = gw.flush_settlements();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), settled).await;
     }
     let now_ms = gw.now_ms();
     let me = gw.config.server.node_name.clone();

@@ -6,8 +6,9 @@
 //! (release everything); if neither happens, because the request future was dropped
 //! (the client went away while the upstream was still thinking), `Drop` releases and
 //! records it as abandoned. Requests refused before admission are recorded by
-//! [`record_refused`]. The audit append runs in a spawned task, off the response path;
-//! the slot taken at admission guarantees it room.
+//! [`record_refused`]. The audit record goes to the writer without waiting, off the
+//! response path; the slot taken at admission guarantees it room. A charged call's
+//! ledger reports reach the owners only once its record is durable.
 
 use std::sync::Arc;
 
@@ -152,9 +153,10 @@ impl Accounting {
         let Some(admission) = self.admission.take() else {
             return cost;
         };
-        if let Some(r) = admission.reservation {
-            self.gw.ledger.settle(r, &Actual::of_call(cost, usage));
-        }
+        // The owners hear of the spend once its record is durable (see `append`).
+        let reports = admission
+            .reservation
+            .map(|r| self.gw.ledger.settle(r, &Actual::of_call(cost, usage)));
         let (status, decision) = match &refused {
             Some((status, _)) => (*status, Decision::Blocked),
             None => (200, Decision::Allowed),
@@ -179,7 +181,11 @@ impl Accounting {
         if self.capture == Capture::All {
             record.response = response;
         }
-        append(admission.slot, record);
+        append(
+            admission.slot,
+            record,
+            reports.map(|r| -> Box<dyn Send> { Box::new(r) }),
+        );
         cost
     }
 
@@ -197,7 +203,7 @@ impl Accounting {
         }
         let mut record = base_record(&self.gw, &self.ctx, status, Decision::Allowed);
         record.reason = Some(reason.to_owned());
-        append(admission.slot, record);
+        append(admission.slot, record, None);
     }
 }
 
@@ -264,10 +270,13 @@ fn log_finished(r: &AuditRecord) {
 }
 
 /// Sends the record to the writer at once (a flush after the call ends covers it); the
-/// writer logs it if it can never be written.
-fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord) {
+/// writer logs it if it can never be written. A charged call's record also holds the
+/// call's ledger reports until it is durable: an owner never counts spend that a crash
+/// could still take out of this node's log, and spend the crash kept from being
+/// reported is recovered from the log at restart (see `crate::restore`).
+fn append(slot: switchboard_audit::AuditSlot, record: AuditRecord, hold: Option<Box<dyn Send>>) {
     log_finished(&record);
-    slot.submit(record);
+    slot.submit_holding(record, hold);
 }
 
 /// Records a request that ended before admission: refused by policy, or failed to parse.
