@@ -164,27 +164,35 @@ impl Series {
 
 static SERIES: LazyLock<DashMap<String, Arc<Series>>> = LazyLock::new(DashMap::new);
 
-fn series(l: &RequestLabels<'_>, status: &'static str) -> Arc<Series> {
+/// Looks `parts` up in `map` under one composite key (built in a reused buffer), adding
+/// what `register` makes the first time.
+fn cached<T: Clone>(map: &DashMap<String, T>, parts: &[&str], register: impl FnOnce() -> T) -> T {
     thread_local! {
         static KEY: RefCell<String> = const { RefCell::new(String::new()) };
     }
     KEY.with_borrow_mut(|key| {
         key.clear();
-        let tenant = l.tenant.map_or("\u{1f}-", |t| t);
-        for part in [l.api, l.endpoint, l.model, l.provider, tenant, status] {
+        for part in parts {
             key.push_str(part);
             key.push('\u{1e}');
         }
-        if let Some(found) = SERIES.get(key.as_str()) {
-            return Arc::clone(&found);
+        if let Some(found) = map.get(key.as_str()) {
+            return found.clone();
         }
-        Arc::clone(
-            SERIES
-                .entry(key.clone())
-                .or_insert_with(|| Arc::new(Series::register(l, status)))
-                .value(),
-        )
+        map.entry(key.clone())
+            .or_insert_with(register)
+            .value()
+            .clone()
     })
+}
+
+fn series(l: &RequestLabels<'_>, status: &'static str) -> Arc<Series> {
+    let tenant = l.tenant.map_or("\u{1f}-", |t| t);
+    cached(
+        &SERIES,
+        &[l.api, l.endpoint, l.model, l.provider, tenant, status],
+        || Arc::new(Series::register(l, status)),
+    )
 }
 
 /// One client request finished (its response head was sent): its count and latency,
@@ -243,8 +251,12 @@ pub fn scrape_gauges(audit_backlog: usize, cache_entries: u64) {
 
 /// One upstream attempt and how it went (`ok`, `status_5xx`, `rate_limited`, `timeout`...).
 pub fn attempt(provider: &str, outcome: &'static str) {
-    counter!(UPSTREAM_ATTEMPTS, "provider" => provider.to_owned(), "outcome" => outcome)
-        .increment(1);
+    static ATTEMPTS: LazyLock<DashMap<String, Counter>> = LazyLock::new(DashMap::new);
+    cached(&ATTEMPTS, &[provider, outcome], || {
+        let _ = handle();
+        counter!(UPSTREAM_ATTEMPTS, "provider" => provider.to_owned(), "outcome" => outcome)
+    })
+    .increment(1);
 }
 
 /// A call moved on to a fallback alias.
@@ -256,7 +268,12 @@ pub fn fallback(from: &str, to: &str) {
 /// `fallback`, `context_fallback`, `content_policy_fallback`; or, for a call nobody
 /// answered, `all_open` (every alias of the chain fully open) and `exhausted`.
 pub fn route_decision(reason: &'static str) {
-    counter!(ROUTE_DECISIONS, "reason" => reason).increment(1);
+    static DECISIONS: LazyLock<DashMap<String, Counter>> = LazyLock::new(DashMap::new);
+    cached(&DECISIONS, &[reason], || {
+        let _ = handle();
+        counter!(ROUTE_DECISIONS, "reason" => reason)
+    })
+    .increment(1);
 }
 
 /// A breaker's state: 0 closed, 1 half-open, 2 open.
@@ -278,18 +295,35 @@ pub fn usage(
     cost_nanos: i64,
     tenant: Option<&str>,
 ) {
-    if let Some(t) = tenant {
-        counter!(COST, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned())
-            .increment(cost_nanos.max(0) as u64);
-        counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned(), "kind" => "input").increment(input);
-        counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "tenant" => t.to_owned(), "kind" => "output").increment(output);
-        return;
-    }
-    counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "kind" => "input").increment(input);
-    counter!(TOKENS, "model" => alias.to_owned(), "provider" => provider.to_owned(), "kind" => "output").increment(output);
-    // Counters are integers, so cost is counted in nano-dollars, exactly.
-    counter!(COST, "model" => alias.to_owned(), "provider" => provider.to_owned())
-        .increment(cost_nanos.max(0) as u64);
+    static USAGE: LazyLock<DashMap<String, [Counter; 3]>> = LazyLock::new(DashMap::new);
+    let [cost, tokens_in, tokens_out] = cached(
+        &USAGE,
+        &[alias, provider, tenant.unwrap_or("\u{1f}-")],
+        || {
+            let _ = handle();
+            let mut labels = vec![
+                metrics::Label::new("model", alias.to_owned()),
+                metrics::Label::new("provider", provider.to_owned()),
+            ];
+            if let Some(t) = tenant {
+                labels.push(metrics::Label::new("tenant", t.to_owned()));
+            }
+            let kind = |k: &'static str| {
+                let mut l = labels.clone();
+                l.push(metrics::Label::new("kind", k));
+                l
+            };
+            // Counters are integers, so cost is counted in nano-dollars, exactly.
+            [
+                counter!(COST, labels.clone()),
+                counter!(TOKENS, kind("input")),
+                counter!(TOKENS, kind("output")),
+            ]
+        },
+    );
+    cost.increment(cost_nanos.max(0) as u64);
+    tokens_in.increment(input);
+    tokens_out.increment(output);
 }
 
 #[cfg(test)]

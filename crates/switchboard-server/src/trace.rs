@@ -108,16 +108,22 @@ impl TraceContext {
         }
     }
 
+    /// `00-{trace id}-{span id}-{flags}`, written into a fixed buffer: this runs twice
+    /// per call, and `format!` with `hex::encode` cost three allocations each time.
     pub fn header(&self) -> HeaderValue {
-        let text = format!(
-            "00-{}-{}-{:02x}",
-            hex::encode(self.trace_id),
-            hex::encode(self.span_id),
-            u8::from(self.sampled)
-        );
-        HeaderValue::from_str(&text).unwrap_or_else(|_| {
-            HeaderValue::from_static("00-00000000000000000000000000000001-0000000000000001-00")
-        })
+        let mut text = [0u8; 55];
+        text[..3].copy_from_slice(b"00-");
+        let hexed = hex::encode_to_slice(self.trace_id, &mut text[3..35])
+            .and_then(|()| hex::encode_to_slice(self.span_id, &mut text[36..52]))
+            .and_then(|()| hex::encode_to_slice([u8::from(self.sampled)], &mut text[53..55]));
+        text[35] = b'-';
+        text[52] = b'-';
+        match hexed.map(|()| HeaderValue::from_bytes(&text)) {
+            Ok(Ok(value)) => value,
+            _ => {
+                HeaderValue::from_static("00-00000000000000000000000000000001-0000000000000001-00")
+            }
+        }
     }
 
     pub fn trace_id_hex(&self) -> String {
@@ -143,6 +149,8 @@ mod tests {
         assert_ne!(hex::encode(ctx.span_id), "00f067aa0ba902b7");
         assert!(ctx.sampled);
         let header = ctx.header();
+        let expected = format!("00-{}-{}-01", ctx.trace_id_hex(), hex::encode(ctx.span_id));
+        assert_eq!(header.to_str().unwrap(), expected);
         assert_eq!(TraceContext::parse(header.to_str().unwrap()), Some(ctx));
     }
 

@@ -1,7 +1,7 @@
 //! Building responses: the headers every answer carries, and errors in the caller's shape.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use switchboard_core::{Money, RequestId, Wire};
 use switchboard_ledger::{Metric, Refusal};
@@ -15,13 +15,13 @@ use crate::routing::Served;
 use crate::body::ResponseBody;
 use crate::error::GatewayError;
 
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The provider that served the call.
-pub const PROVIDER: &str = "x-switchboard-provider";
+pub const PROVIDER: HeaderName = HeaderName::from_static("x-switchboard-provider");
 /// The upstream model that served the call.
-pub const UPSTREAM_MODEL: &str = "x-switchboard-upstream-model";
+pub const UPSTREAM_MODEL: HeaderName = HeaderName::from_static("x-switchboard-upstream-model");
 /// How many upstream attempts the call took.
-pub const ATTEMPTS: &str = "x-switchboard-attempts";
+pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
 
 fn header(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
@@ -79,9 +79,9 @@ pub fn plain_json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
 }
 
 /// How the serving alias and deployment were chosen (see `routing::explain`).
-pub const ROUTE: &str = "x-switchboard-route";
+pub const ROUTE: HeaderName = HeaderName::from_static("x-switchboard-route");
 /// Fallback aliases a call moved through, comma-separated.
-pub const FALLBACKS: &str = "x-switchboard-fallbacks";
+pub const FALLBACKS: HeaderName = HeaderName::from_static("x-switchboard-fallbacks");
 
 /// Sets the route headers from who really served: the deployment, the number of
 /// attempts, the fallbacks taken.
@@ -98,9 +98,9 @@ pub fn with_route(mut resp: Response<ResponseBody>, served: &Served) -> Response
 }
 
 /// The cost of the call in dollars (nine decimals).
-pub const COST: &str = "x-switchboard-cost-usd";
+pub const COST: HeaderName = HeaderName::from_static("x-switchboard-cost-usd");
 /// The quota that refused a call.
-pub const QUOTA: &str = "x-switchboard-quota";
+pub const QUOTA: HeaderName = HeaderName::from_static("x-switchboard-quota");
 
 /// Adds the cost header to a complete answer. (A stream's cost is known only at its end;
 /// it is in the audit record.)
