@@ -10,8 +10,10 @@
 //! part of what they freed: `benches/PROFILE.md`), and counting allocates nothing in the
 //! steady state.
 //!
-//! The split into pieces is tiktoken's regex (`O200K_BASE_PAT_STR`, with `fancy_regex`,
-//! as tiktoken does); each piece is then merged as byte-pair encoding defines it: the
+//! The split into pieces is tiktoken's regex (`O200K_BASE_PAT_STR`) less its one
+//! look-ahead, `\s+(?!\S)`, run by the `regex` crate's automata rather than
+//! `fancy_regex`'s backtracking (which took half the count's time, and gives up on some
+//! long inputs); [`Pieces`] does what the look-ahead did. Each piece is then merged as byte-pair encoding defines it: the
 //! adjacent pair whose bytes are the lowest-ranked token merges first, the leftmost of
 //! equal ones. A min-heap of candidate pairs keeps that `O(n log n)` in the piece's
 //! length (a piece is a whole run of letters, so a prompt can hold one of megabytes).
@@ -22,7 +24,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::LazyLock;
 
-use fancy_regex::Regex;
+use regex::Regex;
 
 /// The process's counter, built on first use (about half a second; the server warms it
 /// at start, off the runtime's workers). `None` only if tiktoken's tables, built into the
@@ -51,7 +53,7 @@ pub struct Counter {
 
 impl Counter {
     fn o200k() -> Result<Self, String> {
-        let split = Regex::new(tiktoken_rs::O200K_BASE_PAT_STR).map_err(|e| e.to_string())?;
+        let split = Regex::new(&split_pattern()?).map_err(|e| e.to_string())?;
         let vocab = {
             let full = tiktoken_rs::o200k_base().map_err(|e| e.to_string())?;
             Vocab::from_tiktoken(&full).ok_or("vocabulary over 4 GB")?
@@ -64,22 +66,61 @@ impl Counter {
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
             let mut n = 0u64;
-            let mut end = 0;
-            for piece in self.split.find_iter(text) {
-                match piece {
-                    Ok(piece) => {
-                        end = piece.end();
-                        n += self.vocab.piece_tokens(piece.as_str().as_bytes(), scratch) as u64;
-                    }
-                    // The pattern gave up (its backtracking limit), where tiktoken would
-                    // panic: the rest counts as many tokens as it has bytes, which no
-                    // encoding exceeds.
-                    Err(_) => return n + (text.len() - end) as u64,
-                }
+            for piece in pieces(&self.split, text) {
+                n += self.vocab.piece_tokens(piece.as_bytes(), scratch) as u64;
             }
             scratch.trim();
             n
         })
+    }
+}
+
+/// The look-ahead alternative of tiktoken's split pattern, which the `regex` crate does
+/// not support; [`Pieces`] does its work.
+const LOOKAHEAD: &str = r"|\s+(?!\S)";
+
+/// tiktoken's `o200k_base` split pattern without [`LOOKAHEAD`].
+fn split_pattern() -> Result<String, String> {
+    let pattern = tiktoken_rs::O200K_BASE_PAT_STR;
+    if pattern.matches(LOOKAHEAD).count() != 1 {
+        return Err("tiktoken's split pattern is not the one this counter knows".into());
+    }
+    Ok(pattern.replacen(LOOKAHEAD, "", 1))
+}
+
+/// The pieces `split` (from [`split_pattern`]) cuts `text` into: the same as tiktoken's
+/// full pattern. Without the look-ahead, a run of whitespace with no line break is
+/// matched whole by the last alternative, `\s+`; with it, `\s+(?!\S)` matched the run
+/// less its last character when a non-space follows (that character then starts the
+/// next piece, as in `" world"`), and the whole run otherwise. (A run that holds a line
+/// break goes to `\s*[\r\n]+`, an earlier alternative, both ways; and every other
+/// alternative matches something that is not whitespace.)
+fn pieces<'t>(split: &'t Regex, text: &'t str) -> Pieces<'t> {
+    Pieces { split, text, at: 0 }
+}
+
+struct Pieces<'t> {
+    split: &'t Regex,
+    text: &'t str,
+    at: usize,
+}
+
+impl<'t> Iterator for Pieces<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        let found = self.split.find_at(self.text, self.at)?;
+        let piece = found.as_str();
+        let mut end = found.end();
+        let spaces_only = piece.chars().all(char::is_whitespace) && !piece.contains(['\r', '\n']);
+        if spaces_only && end < self.text.len() {
+            let mut chars = piece.chars();
+            if let (Some(last), Some(_)) = (chars.next_back(), chars.next()) {
+                end -= last.len_utf8();
+            }
+        }
+        self.at = end;
+        Some(&self.text[found.start()..end])
     }
 }
 
@@ -278,6 +319,14 @@ mod tests {
             "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}",
             "ALLCAPS CamelCase snake_case kebab-case",
             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            // Whitespace runs before letters, digits, punctuation, line breaks and the
+            // end, in several kinds of space.
+            "a  b   c    1  !  \u{3000}\u{3000}x \u{a0}\u{a0}y\t\t\tz  ",
+            "  \n  x \r\n\t 2 \u{2003}\u{2003}\u{2003}.\u{2003}",
+            " ",
+            "   ",
+            "x ",
+            " \u{3000}",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -310,6 +359,24 @@ mod tests {
             assert_eq!(
                 count(&text),
                 tiktoken(&text),
+                "{:?}",
+                text.chars().take(80).collect::<String>()
+            );
+        }
+    }
+
+    /// The split equals tiktoken's full pattern (look-ahead included, by `fancy_regex`,
+    /// as tiktoken runs it) piece for piece, not only in the count.
+    #[test]
+    fn pieces_equal_the_full_patterns_on_the_corpus() {
+        let full = fancy_regex::Regex::new(tiktoken_rs::O200K_BASE_PAT_STR).unwrap();
+        let split = Regex::new(&split_pattern().unwrap()).unwrap();
+        for text in corpus() {
+            let expected: Vec<&str> = full.find_iter(&text).map(|m| m.unwrap().as_str()).collect();
+            let got: Vec<&str> = pieces(&split, &text).collect();
+            assert_eq!(
+                got,
+                expected,
                 "{:?}",
                 text.chars().take(80).collect::<String>()
             );
