@@ -13,9 +13,9 @@
 //! The split into pieces is tiktoken's regex (`O200K_BASE_PAT_STR`) less its one
 //! look-ahead, `\s+(?!\S)`, run by the `regex` crate's automata rather than
 //! `fancy_regex`'s backtracking (which took half the count's time, and gives up on some
-//! long inputs); [`Pieces`] does what the look-ahead did. Each piece is then merged as byte-pair encoding defines it: the
-//! adjacent pair whose bytes are the lowest-ranked token merges first, the leftmost of
-//! equal ones. A min-heap of candidate pairs keeps that `O(n log n)` in the piece's
+//! long inputs); [`Pieces`] does what the look-ahead did. Each piece is then merged as
+//! byte-pair encoding defines it: the adjacent pair whose bytes are the lowest-ranked
+//! token merges first, the leftmost of equal ones. A min-heap of candidate pairs keeps that `O(n log n)` in the piece's
 //! length (a piece is a whole run of letters, so a prompt can hold one of megabytes).
 //! Counts equal tiktoken's `count_ordinary` (the unit tests compare them on a corpus).
 
