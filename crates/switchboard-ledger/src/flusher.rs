@@ -11,7 +11,7 @@
 //! already applied, so a resend never counts twice, and until it lands the node's lease
 //! still counts the spend, so the limit is safe meanwhile.
 
-use std::collections::HashMap;
+use crate::QuotaMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -48,7 +48,7 @@ pub(crate) async fn run<O: Owners>(
 ) {
     let mut taken = Vec::with_capacity(MAX_BATCH);
     let mut failure: Option<LedgerError> = None;
-    let mut pending: HashMap<QuotaId, Vec<Settlement>> = HashMap::new();
+    let mut pending: QuotaMap<Vec<Settlement>> = QuotaMap::default();
     let mut backoff = RETRY_MIN;
     loop {
         let received = if pending.is_empty() {

@@ -14,7 +14,7 @@
 //! overrun, reserves nothing more until a grant covers it, and asks for the debt on top
 //! of its next lease (the owner mirrors it; see [`crate::owner`]).
 
-use std::collections::HashMap;
+use crate::QuotaMap;
 
 use crate::quota::{Quota, QuotaId};
 use crate::sizing::{RateMeter, lease_want};
@@ -63,7 +63,7 @@ pub struct NeedGrant {
 /// Every lease this node holds, by quota.
 #[derive(Debug, Clone, Default)]
 pub struct LeaseTable {
-    leases: HashMap<QuotaId, NodeLease>,
+    leases: QuotaMap<NodeLease>,
 }
 
 impl LeaseTable {

@@ -6,7 +6,7 @@
 //! live members), forwards to remote owners and retries on a membership change; nothing
 //! else in the ledger needs to change.
 
-use std::collections::HashMap;
+use crate::QuotaMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -90,7 +90,7 @@ type Slot = Arc<OnceCell<ActorRef<LedgerMsg>>>;
 /// stopped when this is dropped.
 #[derive(Default)]
 pub struct LocalOwners {
-    actors: Mutex<HashMap<QuotaId, Slot>>,
+    actors: Mutex<QuotaMap<Slot>>,
 }
 
 impl LocalOwners {

@@ -162,11 +162,15 @@ impl Series {
     }
 }
 
-static SERIES: LazyLock<DashMap<String, Arc<Series>>> = LazyLock::new(DashMap::new);
+/// Handles by composite label key. Label values are configured names (or fixed words), so
+/// the maps hash with foldhash: SipHash cost several times as much per request.
+type Handles<T> = DashMap<String, T, foldhash::fast::RandomState>;
+
+static SERIES: LazyLock<Handles<Arc<Series>>> = LazyLock::new(Handles::default);
 
 /// Looks `parts` up in `map` under one composite key (built in a reused buffer), adding
 /// what `register` makes the first time.
-fn cached<T: Clone>(map: &DashMap<String, T>, parts: &[&str], register: impl FnOnce() -> T) -> T {
+fn cached<T: Clone>(map: &Handles<T>, parts: &[&str], register: impl FnOnce() -> T) -> T {
     thread_local! {
         static KEY: RefCell<String> = const { RefCell::new(String::new()) };
     }
@@ -251,7 +255,7 @@ pub fn scrape_gauges(audit_backlog: usize, cache_entries: u64) {
 
 /// One upstream attempt and how it went (`ok`, `status_5xx`, `rate_limited`, `timeout`...).
 pub fn attempt(provider: &str, outcome: &'static str) {
-    static ATTEMPTS: LazyLock<DashMap<String, Counter>> = LazyLock::new(DashMap::new);
+    static ATTEMPTS: LazyLock<Handles<Counter>> = LazyLock::new(Handles::default);
     cached(&ATTEMPTS, &[provider, outcome], || {
         let _ = handle();
         counter!(UPSTREAM_ATTEMPTS, "provider" => provider.to_owned(), "outcome" => outcome)
@@ -268,7 +272,7 @@ pub fn fallback(from: &str, to: &str) {
 /// `fallback`, `context_fallback`, `content_policy_fallback`; or, for a call nobody
 /// answered, `all_open` (every alias of the chain fully open) and `exhausted`.
 pub fn route_decision(reason: &'static str) {
-    static DECISIONS: LazyLock<DashMap<String, Counter>> = LazyLock::new(DashMap::new);
+    static DECISIONS: LazyLock<Handles<Counter>> = LazyLock::new(Handles::default);
     cached(&DECISIONS, &[reason], || {
         let _ = handle();
         counter!(ROUTE_DECISIONS, "reason" => reason)
@@ -295,7 +299,7 @@ pub fn usage(
     cost_nanos: i64,
     tenant: Option<&str>,
 ) {
-    static USAGE: LazyLock<DashMap<String, [Counter; 3]>> = LazyLock::new(DashMap::new);
+    static USAGE: LazyLock<Handles<[Counter; 3]>> = LazyLock::new(Handles::default);
     let [cost, tokens_in, tokens_out] = cached(
         &USAGE,
         &[alias, provider, tenant.unwrap_or("\u{1f}-")],

@@ -116,11 +116,10 @@ pub async fn serve(
     if let Some(note) = shadow_note(gw, &alias, shadow_tier.as_deref(), &served) {
         acct.set_shadow(note);
     }
-    let d = &served.deployment;
     let resp = match answer {
         Answer::Stream(mut relay) => {
             relay.set_sink(settle_stream(Arc::clone(gw), acct, store));
-            respond::event_stream(&ctx.id, d, ResponseBody::stream(*relay))
+            respond::event_stream(&ctx.id, ResponseBody::stream(*relay))
         }
         Answer::Complete { body, usage } => {
             // Output guardrails: the call was made and is charged even when its answer
@@ -138,15 +137,15 @@ pub async fn serve(
                 plan.store_body(gw, &body);
             }
             if replay {
-                replayed(ctx, d, &call, acct, &body, usage)?
+                replayed(ctx, &call, acct, &body, usage)?
             } else {
                 let captured = (acct.capture == Capture::All)
                     .then(|| String::from_utf8_lossy(&body).into_owned());
                 let cost = acct.complete(usage, 0, None, captured);
-                respond::with_cost(respond::json(&ctx.id, d, body), cost)
+                respond::with_cost(respond::json(&ctx.id, body), cost)
             }
         }
-        Answer::Builtin(answer) => builtin_response(gw, ctx, d, &call, acct, answer)?,
+        Answer::Builtin(answer) => builtin_response(gw, ctx, &call, acct, answer)?,
     };
     let resp = respond::with_route(resp, &served);
     Ok(match ctx.trail.lock().cache {
@@ -298,7 +297,6 @@ fn whole_call(call: &ChatCall) -> Result<ChatCall, GatewayError> {
 /// streaming client as its stream.
 fn replayed(
     ctx: &RequestCtx,
-    d: &Deployment,
     call: &ChatCall,
     acct: Accounting,
     body: &[u8],
@@ -315,11 +313,7 @@ fn replayed(
     let captured =
         (acct.capture == Capture::All).then(|| String::from_utf8_lossy(&stream).into_owned());
     acct.complete(usage, 0, Some("complete"), captured);
-    Ok(respond::event_stream(
-        &ctx.id,
-        d,
-        ResponseBody::full(stream),
-    ))
+    Ok(respond::event_stream(&ctx.id, ResponseBody::full(stream)))
 }
 
 /// The offline provider answers in-process; a stream is replayed from the whole answer,
@@ -327,7 +321,6 @@ fn replayed(
 fn builtin_response(
     gw: &Gateway,
     ctx: &RequestCtx,
-    d: &Deployment,
     call: &ChatCall,
     acct: Accounting,
     mut answer: ChatResponse,
@@ -347,9 +340,9 @@ fn builtin_response(
         captured,
     );
     Ok(if call.chat.stream {
-        respond::event_stream(&ctx.id, d, ResponseBody::full(body))
+        respond::event_stream(&ctx.id, ResponseBody::full(body))
     } else {
-        respond::with_cost(respond::json(&ctx.id, d, body), cost)
+        respond::with_cost(respond::json(&ctx.id, body), cost)
     })
 }
 

@@ -61,7 +61,7 @@ pub async fn serve(
     };
     acct.set_price(served.deployment.price);
     let cost = acct.complete(usage, 0, None, None);
-    let resp = respond::with_cost(respond::json(&ctx.id, &served.deployment, out), cost);
+    let resp = respond::with_cost(respond::json(&ctx.id, out), cost);
     Ok(respond::with_route(resp, &served))
 }
 

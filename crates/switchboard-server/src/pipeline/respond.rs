@@ -8,7 +8,7 @@ use switchboard_ledger::{Metric, Refusal};
 use switchboard_proto::chat::ChatResponse;
 use switchboard_proto::stream::encode_all;
 use switchboard_upstream::adapters::{client_encoder, write_for_client};
-use switchboard_upstream::{ChatCall, Deployment, builtin};
+use switchboard_upstream::{ChatCall, builtin};
 
 use crate::routing::Served;
 
@@ -27,14 +27,14 @@ fn header(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-/// A `200` JSON answer served by `d`.
-pub fn json(id: &RequestId, d: &Deployment, body: Bytes) -> Response<ResponseBody> {
-    served(id, d, ResponseBody::full(body), "application/json")
+/// A `200` JSON answer from a deployment; [`with_route`] adds who served it.
+pub fn json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
+    served(id, ResponseBody::full(body), "application/json")
 }
 
-/// A `200` event stream served by `d`.
-pub fn event_stream(id: &RequestId, d: &Deployment, body: ResponseBody) -> Response<ResponseBody> {
-    let mut resp = served(id, d, body, "text/event-stream");
+/// A `200` event stream from a deployment; [`with_route`] adds who served it.
+pub fn event_stream(id: &RequestId, body: ResponseBody) -> Response<ResponseBody> {
+    let mut resp = served(id, body, "text/event-stream");
     let h = resp.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Tell buffering reverse proxies (nginx) in front of us to pass chunks on at once.
@@ -44,7 +44,6 @@ pub fn event_stream(id: &RequestId, d: &Deployment, body: ResponseBody) -> Respo
 
 fn served(
     id: &RequestId,
-    d: &Deployment,
     body: ResponseBody,
     content_type: &'static str,
 ) -> Response<ResponseBody> {
@@ -52,9 +51,6 @@ fn served(
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(REQUEST_ID, header(id.as_str()));
-    h.insert(PROVIDER, header(&d.provider.name));
-    h.insert(UPSTREAM_MODEL, header(&d.model));
-    h.insert(ATTEMPTS, HeaderValue::from_static("1"));
     resp
 }
 
@@ -89,7 +85,7 @@ pub fn with_route(mut resp: Response<ResponseBody>, served: &Served) -> Response
     let h = resp.headers_mut();
     h.insert(PROVIDER, header(&served.deployment.provider.name));
     h.insert(UPSTREAM_MODEL, header(&served.deployment.model));
-    h.insert(ATTEMPTS, header(&served.attempts.to_string()));
+    h.insert(ATTEMPTS, HeaderValue::from(served.attempts));
     h.insert(ROUTE, header(&served.route));
     if !served.fallbacks.is_empty() {
         h.insert(FALLBACKS, header(&served.fallbacks.join(",")));
