@@ -13,8 +13,8 @@ concurrency (1, 64 and 512 connections) it runs loadgen, open-loop, at:
   2. the busy rate, which the Rust targets sustain: their latency comparison under load;
   3. a step search for the highest rate sustained under the load's p99 bound: the rate
      is multiplied by the profile's factor from the highest of those two that passed
-     until a step fails, then one step is taken between the last pass and the first
-     failure. At most MAX_STEPS + 1 runs.
+     until a step fails, then the profile's `refine` bisection steps are taken between
+     the last pass and the first failure. At most MAX_STEPS + refine runs.
 Around every run it reads the target's CPU time (utime + stime of every process of the
 target and its children, /proc/PID/stat) and its peak RSS (VmHWM of each, summed, after
 resetting it through /proc/PID/clear_refs). After a run the target did not sustain, it
@@ -102,12 +102,14 @@ class Profile:
     concurrency: tuple
     search_concurrency: tuple
     factor: float
+    # Bisection steps between the last rate that passed and the first that failed.
+    refine: int
 
 
 FULL = Profile("full", light_s=10, busy_s=5, step_s=3, concurrency=(1, 64, 512),
-               search_concurrency=(1, 64, 512), factor=2)
+               search_concurrency=(1, 64, 512), factor=2, refine=2)
 QUICK = Profile("quick", light_s=3, busy_s=2, step_s=1.5, concurrency=(1, 64, 512),
-                search_concurrency=(64,), factor=4)
+                search_concurrency=(64,), factor=4, refine=1)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -340,11 +342,18 @@ class Suite:
                 rate /= factor
         else:
             return passed
-        # One step between the last pass and the first failure.
-        if passed is not None and failed is not None and failed > passed:
+        # Then bisect between the last pass and the first failure (in ratio: two steps
+        # narrow a factor of 2 to about 1.19).
+        for _ in range(self.profile.refine):
+            if passed is None or failed is None:
+                break
             middle = float(f"{math.sqrt(passed * failed):.2g}")  # two significant digits
-            if middle > 1.1 * passed and step(middle):
+            if not passed * 1.05 < middle < failed:
+                break
+            if step(middle):
                 passed = middle
+            else:
+                failed = middle
         return passed
 
     def run(self):
