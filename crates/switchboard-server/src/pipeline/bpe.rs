@@ -11,9 +11,10 @@
 //! steady state.
 //!
 //! The split into pieces is tiktoken's regex (`O200K_BASE_PAT_STR`) less its one
-//! look-ahead, `\s+(?!\S)`, run by the `regex` crate's automata rather than
-//! `fancy_regex`'s backtracking (which took half the count's time, and gives up on some
-//! long inputs); [`Pieces`] does what the look-ahead did. Each piece is then merged as
+//! look-ahead, `\s+(?!\S)`, run by `regex-automata` (the `regex` crate's engine, anchored
+//! at each piece's start) rather than `fancy_regex`'s backtracking (which took half the
+//! count's time, and gives up on some long inputs); [`Pieces`] does what the look-ahead
+//! did. Each piece is then merged as
 //! byte-pair encoding defines it: the adjacent pair whose bytes are the lowest-ranked
 //! token merges first, the leftmost of equal ones. A min-heap of candidate pairs keeps that `O(n log n)` in the piece's
 //! length (a piece is a whole run of letters, so a prompt can hold one of megabytes).
@@ -24,7 +25,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
 
 /// The process's counter, built on first use (about half a second; the server warms it
 /// at start, off the runtime's workers). `None` only if tiktoken's tables, built into the
@@ -109,8 +111,17 @@ impl<'t> Iterator for Pieces<'t> {
     type Item = &'t str;
 
     fn next(&mut self) -> Option<&'t str> {
-        let found = self.split.find_at(self.text, self.at)?;
-        let piece = found.as_str();
+        // Pieces follow one another with no gap (every character is in some
+        // alternative), so the next one starts where this one ended: an anchored search
+        // finds its end in one forward pass, where an unanchored one also runs backwards
+        // for the start. The unanchored search stays as the fallback for a character no
+        // alternative takes, which `find_iter` (and so tiktoken) skips.
+        let rest = Input::new(self.text).range(self.at..);
+        let found = match self.split.search(&rest.clone().anchored(Anchored::Yes)) {
+            Some(found) => found,
+            None => self.split.search(&rest)?,
+        };
+        let piece = &self.text[found.range()];
         let mut end = found.end();
         let spaces_only = piece.chars().all(char::is_whitespace) && !piece.contains(['\r', '\n']);
         if spaces_only && end < self.text.len() {
