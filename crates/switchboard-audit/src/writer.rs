@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
@@ -29,6 +28,7 @@ use crate::recovery::{HeadCheck, RecoveryReport};
 use crate::sink::SegmentSink;
 
 mod commit;
+mod disk;
 
 /// What an append resolves to once its record is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,8 @@ struct Segment {
 
 pub(crate) struct WriterState {
     config: AuditConfig,
-    sink: Arc<Mutex<Box<dyn SegmentSink>>>,
+    /// The thread that owns the sink and does its blocking I/O.
+    disk: disk::DiskThread,
     lock: Option<DirLock>,
     shared: Arc<Shared>,
     last_seq: u64,
@@ -160,7 +161,7 @@ impl Actor for AuditWriterActor {
         }
         Ok(WriterState {
             config: args.config,
-            sink: Arc::new(Mutex::new(args.sink)),
+            disk: disk::DiskThread::start(args.sink)?,
             lock: Some(args.lock),
             shared: args.shared,
             last_seq: args.recovery.last_seq,

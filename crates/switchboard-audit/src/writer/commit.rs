@@ -2,13 +2,11 @@
 //!
 //! # Blocking I/O
 //!
-//! Writes and fsyncs are blocking `std::fs` calls run with `spawn_blocking`, the sink
-//! behind an `Arc<Mutex>` and the batch's bytes moved in. `block_in_place` would hold a
-//! runtime worker for the whole fsync (on a two-core box, half the runtime) and panics on
-//! a current-thread runtime; `spawn_blocking` keeps the workers free for requests, and
-//! the actor simply awaits it. The actor handles no message meanwhile, which is exactly
-//! what lets the next batch accumulate. The mutex is never contended (one commit at a
-//! time); it is there so a panicking sink cannot take the sink away with it.
+//! Writes and fsyncs are blocking `std::fs` calls run on the writer's own I/O thread
+//! (`disk.rs`), which owns the sink; the batch's bytes are moved in. `block_in_place`
+//! would hold a runtime worker for the whole fsync (on a two-core box, half the runtime)
+//! and panics on a current-thread runtime. The actor simply awaits the thread and
+//! handles no message meanwhile, which is exactly what lets the next batch accumulate.
 //!
 //! # Failures
 //!
@@ -20,7 +18,6 @@
 //! once durable, or with an error (the writer is shutting down, or the record cannot be
 //! encoded); it is never silently dropped.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -109,24 +106,24 @@ impl WriterState {
             || batch.appended.is_empty()
             || !self.barriers.is_empty()
             || self.shutdown.is_some();
-        let sink = Arc::clone(&self.sink);
         let (segment, bytes) = (batch.segment, batch.bytes);
         let len = bytes.len() as u64;
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut sink = sink.lock();
-            if !bytes.is_empty() {
-                sink.append(segment, &bytes)?;
-            }
-            Ok::<_, std::io::Error>(if write_head {
-                sink.write_head(&head)
-            } else {
-                Ok(())
+        let joined = self
+            .disk
+            .run(move |sink| {
+                if !bytes.is_empty() {
+                    sink.append(segment, &bytes)?;
+                }
+                Ok::<_, std::io::Error>(if write_head {
+                    sink.write_head(&head)
+                } else {
+                    Ok(())
+                })
             })
-        })
-        .await;
+            .await;
         let outcome = match joined {
             Ok(result) => result,
-            Err(e) => Err(std::io::Error::other(format!("audit sink panicked: {e}"))),
+            Err(why) => Err(std::io::Error::other(why)),
         };
         let head_result = match outcome {
             Err(e) => {
