@@ -5,8 +5,10 @@
 //! rather than landing on whichever pooled thread is free. And on Linux it runs at a
 //! lower scheduling priority (nice 10): a commit wakes when its fsync returns, and at
 //! normal priority that wake-up tends to take the CPU from a runtime worker in the
-//! middle of a request (on a node sharing one core with its upstream that added about a
-//! tenth of a millisecond to the p99 at 1000 calls/s; `benches/PROFILE.md`). The I/O
+//! middle of a request (on a node sharing one core with its upstream, the audit log on
+//! tmpfs had a p99 about a tenth of a millisecond lower at 1000 calls/s; the lower
+//! priority took the worker's preemptions per call from 0.77 to 0.66, and the p99 by
+//! 0.04 ms on average, inside the noise: `benches/PROFILE.md`). The I/O
 //! thread mostly sleeps in the disk, so a lower share costs it nothing while the CPU
 //! has room; on a saturated CPU the kernel still gives it its weight's share, and
 //! records wait in the buffer, where capacity pushes back on new requests.
