@@ -5,10 +5,15 @@ mod common;
 
 use common::{Harness, key, quota, tenant};
 use switchboard_ledger::calendar::{MS_PER_DAY, days_from_civil};
-use switchboard_ledger::{Actual, Metric, Want, Window};
+use switchboard_ledger::{Actual, Metric, Quota, Refusal, Reservation, Want, Window};
 
 fn date_ms(year: i64, month: u32, day: u32) -> u64 {
     u64::try_from(days_from_civil(year, month, day)).unwrap() * MS_PER_DAY
+}
+
+/// Reserves `amount` of `q` for request `id`.
+async fn reserve(h: &Harness, id: &str, q: &Quota, amount: i64) -> Result<Reservation, Refusal> {
+    h.ledger.reserve(id, &[Want::new(q, amount)]).await
 }
 
 fn money(n: i64) -> Actual {
@@ -22,17 +27,9 @@ fn money(n: i64) -> Actual {
 async fn status_shows_spend_reservations_room_and_the_reset_time() {
     let h = Harness::at(date_ms(2024, 2, 10));
     let budget = quota(tenant("acme"), Metric::Money, Window::Month, 1_000);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 100)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &budget, 100).await.unwrap();
     h.ledger.settle(r, &money(60));
-    let _in_flight = h
-        .ledger
-        .reserve("r2", &[Want::new(&budget, 50)])
-        .await
-        .unwrap();
+    let _in_flight = reserve(&h, "r2", &budget, 50).await.unwrap();
     let status = h.ledger.status(&budget).await.unwrap();
     assert_eq!(status.limit, 1_000);
     assert_eq!(status.spent, 60);
@@ -46,11 +43,7 @@ async fn status_shows_spend_reservations_room_and_the_reset_time() {
 async fn a_lifetime_quota_never_resets() {
     let h = Harness::at(date_ms(2024, 2, 10));
     let total = quota(key("k1"), Metric::Tokens, Window::Total, 10);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&total, 10)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &total, 10).await.unwrap();
     h.ledger.settle(
         r,
         &Actual {
@@ -58,11 +51,7 @@ async fn a_lifetime_quota_never_resets() {
             ..Actual::default()
         },
     );
-    let refusal = h
-        .ledger
-        .reserve("r2", &[Want::new(&total, 1)])
-        .await
-        .unwrap_err();
+    let refusal = reserve(&h, "r2", &total, 1).await.unwrap_err();
     assert_eq!(refusal.retry_after_ms, None);
     assert_eq!(h.ledger.status(&total).await.unwrap().resets_at_ms, None);
 }
@@ -71,24 +60,12 @@ async fn a_lifetime_quota_never_resets() {
 async fn a_monthly_budget_starts_over_on_the_first_of_the_month() {
     let h = Harness::at(date_ms(2024, 3, 1) - 1);
     let budget = quota(tenant("acme"), Metric::Money, Window::Month, 100);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 100)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &budget, 100).await.unwrap();
     h.ledger.settle(r, &money(100));
-    let refusal = h
-        .ledger
-        .reserve("r2", &[Want::new(&budget, 1)])
-        .await
-        .unwrap_err();
+    let refusal = reserve(&h, "r2", &budget, 1).await.unwrap_err();
     assert_eq!(refusal.retry_after_ms, Some(1));
     h.clock.advance(1);
-    let r = h
-        .ledger
-        .reserve("r3", &[Want::new(&budget, 100)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r3", &budget, 100).await.unwrap();
     h.ledger.settle(r, &money(30));
     let status = h.ledger.status(&budget).await.unwrap();
     assert_eq!((status.spent, status.available), (30, 70));
@@ -100,19 +77,11 @@ async fn restored_spend_counts_against_the_limit() {
     let h = Harness::at(date_ms(2024, 5, 5));
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
     h.ledger.restore(&budget, 90).await.unwrap();
-    let refusal = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 20)])
-        .await
-        .unwrap_err();
+    let refusal = reserve(&h, "r1", &budget, 20).await.unwrap_err();
     assert_eq!(refusal.remaining, 10);
     // Only 10 is unspent: no call in flight can make room for 20 before tomorrow.
     assert_eq!(refusal.retry_after_ms, Some(MS_PER_DAY));
-    let _in_flight = h
-        .ledger
-        .reserve("r2", &[Want::new(&budget, 10)])
-        .await
-        .unwrap();
+    let _in_flight = reserve(&h, "r2", &budget, 10).await.unwrap();
     let status = h.ledger.status(&budget).await.unwrap();
     assert_eq!(
         (status.spent, status.reserved, status.available),
@@ -124,11 +93,7 @@ async fn restored_spend_counts_against_the_limit() {
 async fn a_lower_limit_refuses_new_grants_but_leaves_leases_alone() {
     let h = Harness::at(date_ms(2024, 5, 5));
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 10)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &budget, 10).await.unwrap();
     h.ledger.settle(r, &money(10));
     let before = h.ledger.status(&budget).await.unwrap();
     let free_here = before.leased;
@@ -140,37 +105,20 @@ async fn a_lower_limit_refuses_new_grants_but_leaves_leases_alone() {
     let status = h.ledger.status(&budget).await.unwrap();
     assert_eq!((status.limit, status.spent), (5, 10));
     // What this node already holds is not revoked...
-    let r = h
-        .ledger
-        .reserve("r2", &[Want::new(&budget, free_here)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r2", &budget, free_here).await.unwrap();
     h.ledger.settle(r, &money(free_here));
     // ...but nothing more is granted.
-    let refusal = h
-        .ledger
-        .reserve("r3", &[Want::new(&budget, 1)])
-        .await
-        .unwrap_err();
+    let refusal = reserve(&h, "r3", &budget, 1).await.unwrap_err();
     assert_eq!((refusal.limit, refusal.remaining), (5, 0));
     h.ledger.set_limit(&budget.id, 100).await.unwrap();
-    assert!(
-        h.ledger
-            .reserve("r4", &[Want::new(&budget, 1)])
-            .await
-            .is_ok()
-    );
+    assert!(reserve(&h, "r4", &budget, 1).await.is_ok());
 }
 
 #[tokio::test]
 async fn returned_leases_are_available_to_the_owner_again() {
     let h = Harness::at(date_ms(2024, 5, 5));
     let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 10)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &budget, 10).await.unwrap();
     h.ledger.settle(r, &money(10));
     assert!(h.ledger.status(&budget).await.unwrap().leased > 0);
     h.ledger.give_back_all().await.unwrap();
@@ -185,11 +133,7 @@ async fn returned_leases_are_available_to_the_owner_again() {
 async fn the_owner_hears_of_a_settlement_only_once_its_reports_are_let_go() {
     let h = Harness::at(date_ms(2024, 2, 10));
     let budget = quota(tenant("acme"), Metric::Money, Window::Month, 1_000);
-    let r = h
-        .ledger
-        .reserve("r1", &[Want::new(&budget, 100)])
-        .await
-        .unwrap();
+    let r = reserve(&h, "r1", &budget, 100).await.unwrap();
     let reports = h.ledger.settle(r, &money(60));
     let held = h.ledger.status(&budget).await.unwrap();
     assert_eq!((held.spent, held.reserved), (0, 0));
