@@ -134,6 +134,13 @@ impl AuditRecord {
     pub fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(self)
     }
+
+    /// Appends the record's line ([`Self::to_line`]) to `out`, without the newline; on
+    /// error `out` is left as it was.
+    pub fn write_line(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let start = out.len();
+        serde_json::to_writer(&mut *out, self).inspect_err(|_| out.truncate(start))
+    }
 }
 
 /// The chain hash of one line (without its newline): lowercase hex SHA-256.
@@ -183,6 +190,15 @@ mod tests {
             prompt: Some(serde_json::json!([{"role": "user", "content": "hi"}])),
             response: Some("hello".into()),
         }
+    }
+
+    #[test]
+    fn write_line_appends_exactly_the_line() {
+        let r = full();
+        let mut out = b"earlier\n".to_vec();
+        r.write_line(&mut out).unwrap();
+        assert_eq!(&out[..8], b"earlier\n");
+        assert_eq!(out[8..], r.to_line().unwrap());
     }
 
     #[test]

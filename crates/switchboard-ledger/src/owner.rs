@@ -24,6 +24,7 @@
 //! only so late settlements of calls that straddled the boundary land in their own period.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +51,9 @@ pub struct Grant {
 /// A node's report of one finished call, charged to one quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
-    /// Makes a retried report idempotent.
-    pub request_id: String,
+    /// Makes a retried report idempotent. Shared: one call's settlements for all of its
+    /// quotas, their resends and the owner's memory of them hold the one id.
+    pub request_id: Arc<str>,
     /// The period the reservation was made in; the cost belongs there.
     pub period: u64,
     /// What the call reserved out of the node's lease (kept for the journal).
@@ -209,7 +211,7 @@ impl QuotaLedger {
         let book = |b: &crate::snapshot::BookSnapshot| {
             let mut applied = RecentIds::default();
             for id in &b.recent_ids {
-                applied.insert(id);
+                applied.insert(&Arc::from(id.as_str()));
             }
             Book {
                 period: b.period,

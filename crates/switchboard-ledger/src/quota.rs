@@ -1,6 +1,7 @@
 //! What a quota is: who it limits, what it counts, over which window, and how much.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,17 +11,18 @@ use crate::window::Window;
 pub type NodeId = String;
 
 /// Who a quota limits. A request is checked against the quotas of its key, its team and
-/// its tenant together.
+/// its tenant together. The names are shared: a quota id is cloned several times per call
+/// (reservation, settlement, flusher), and a clone is a reference count, not a copy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// A virtual key, by its key id (never the key itself).
-    Key(String),
+    Key(Arc<str>),
     Team {
-        tenant: String,
-        team: String,
+        tenant: Arc<str>,
+        team: Arc<str>,
     },
-    Tenant(String),
+    Tenant(Arc<str>),
 }
 
 /// What a quota counts; the unit of its limit.

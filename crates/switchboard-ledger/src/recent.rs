@@ -22,6 +22,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 /// The two keyed hashes an id is remembered by, the same for the whole process.
@@ -62,7 +63,7 @@ pub struct RecentIds {
     newer: Fingerprints,
     older: Fingerprints,
     /// The latest ids themselves, for snapshots: at most [`crate::snapshot::SNAPSHOT_IDS`].
-    latest: VecDeque<String>,
+    latest: VecDeque<Arc<str>>,
 }
 
 impl RecentIds {
@@ -72,11 +73,15 @@ impl RecentIds {
     /// The latest `n` ids (at most [`crate::snapshot::SNAPSHOT_IDS`]), oldest first.
     pub fn latest(&self, n: usize) -> Vec<String> {
         let skip = self.latest.len().saturating_sub(n);
-        self.latest.iter().skip(skip).cloned().collect()
+        self.latest
+            .iter()
+            .skip(skip)
+            .map(|id| id.to_string())
+            .collect()
     }
 
     /// Records `id`; false if it was already there (a duplicate).
-    pub fn insert(&mut self, id: &str) -> bool {
+    pub fn insert(&mut self, id: &Arc<str>) -> bool {
         let print = fingerprint(id);
         if self.older.contains(&print) || self.newer.contains(&print) {
             return false;
@@ -90,7 +95,7 @@ impl RecentIds {
         if self.latest.len() >= crate::snapshot::SNAPSHOT_IDS {
             self.latest.pop_front();
         }
-        self.latest.push_back(id.to_owned());
+        self.latest.push_back(Arc::clone(id));
         true
     }
 
@@ -117,9 +122,9 @@ mod tests {
     #[test]
     fn an_id_is_new_once() {
         let mut ids = RecentIds::default();
-        assert!(ids.insert("r1"));
-        assert!(!ids.insert("r1"));
-        assert!(ids.insert("r2"));
+        assert!(ids.insert(&"r1".into()));
+        assert!(!ids.insert(&"r1".into()));
+        assert!(ids.insert(&"r2".into()));
         assert_eq!(ids.len(), 2);
         assert!(ids.contains("r1") && !ids.contains("r3"));
     }
@@ -129,7 +134,7 @@ mod tests {
         let mut ids = RecentIds::default();
         let total = 3 * RecentIds::CAPACITY + 17;
         for i in 0..total {
-            assert!(ids.insert(&i.to_string()), "id {i} is new");
+            assert!(ids.insert(&i.to_string().into()), "id {i} is new");
             assert!(ids.len() <= 2 * RecentIds::CAPACITY, "bounded at {i}");
         }
         // Every one of the latest CAPACITY ids is still a duplicate.
@@ -138,7 +143,7 @@ mod tests {
         }
         // The first ones are long gone.
         assert!(!ids.contains("0"));
-        assert!(ids.insert("0"), "a forgotten id counts again");
+        assert!(ids.insert(&"0".into()), "a forgotten id counts again");
         assert!(ids.len() >= RecentIds::CAPACITY);
     }
 
@@ -147,9 +152,9 @@ mod tests {
         let mut ids = RecentIds::default();
         let n = crate::snapshot::SNAPSHOT_IDS + 5;
         for i in 0..n {
-            ids.insert(&format!("r{i}"));
+            ids.insert(&format!("r{i}").into());
         }
-        ids.insert("r0"); // a duplicate changes nothing
+        ids.insert(&"r0".into()); // a duplicate changes nothing
         let latest = ids.latest(crate::snapshot::SNAPSHOT_IDS);
         assert_eq!(latest.len(), crate::snapshot::SNAPSHOT_IDS);
         assert_eq!(latest.first().map(String::as_str), Some("r5"));

@@ -70,7 +70,7 @@ pub struct Held {
 /// Amounts reserved for one request, across all of its quotas.
 #[derive(Debug)]
 pub struct Reservation {
-    request_id: String,
+    request_id: Arc<str>,
     held: Vec<Held>,
     node: Arc<NodeState>,
 }
@@ -78,7 +78,7 @@ pub struct Reservation {
 impl Reservation {
     pub(crate) fn new(request_id: &str, held: Vec<Held>, node: Arc<NodeState>) -> Self {
         Self {
-            request_id: request_id.to_owned(),
+            request_id: request_id.into(),
             held,
             node,
         }

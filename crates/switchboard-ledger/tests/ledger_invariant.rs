@@ -141,7 +141,7 @@ impl Sim {
                 *self.charged.entry(call.period).or_default() += charged;
                 *self.overrun.entry(call.period).or_default() += (charged - call.amount).max(0);
                 let settlement = Settlement {
-                    request_id: call.id,
+                    request_id: call.id.into(),
                     period: call.period,
                     reserved: call.amount,
                     charged,

@@ -21,13 +21,21 @@ use crate::gate::Gate;
 /// Messages a breaker understands.
 #[derive(Debug)]
 pub enum BreakerMsg {
-    /// The outcome of a call, timed by the actor's clock on arrival.
-    Record(Outcome),
+    /// The outcome of a call, timed by the actor's clock on arrival, after the
+    /// successes the gate counted before it was sent ([`Gate::count_success`]).
+    Record {
+        outcome: Outcome,
+        successes_before: u64,
+    },
     /// A handle handed out the probe of opening `epoch` at `now_ms`; mirrored into the
     /// breaker so its state shows the probe in flight.
     Probe { epoch: u64, now_ms: u64 },
-    /// Answered once every message sent before it is applied and published.
-    Sync(RpcReplyPort<()>),
+    /// Answered once every message sent before it (and every success counted before
+    /// it) is applied and published.
+    Sync {
+        successes_before: u64,
+        reply: RpcReplyPort<()>,
+    },
     /// Another node's breaker of this deployment reached this state (gossip).
     Adopt(BreakerState),
 }
@@ -80,7 +88,11 @@ impl Actor for BreakerActor {
         st: &mut BreakerActorState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            BreakerMsg::Record(outcome) => {
+            BreakerMsg::Record {
+                outcome,
+                successes_before,
+            } => {
+                st.apply_counted_successes(successes_before);
                 let now = st.clock.now_ms();
                 if let Some(t) = st.breaker.record(now, outcome) {
                     st.note(t);
@@ -103,7 +115,12 @@ impl Actor for BreakerActor {
                     tracing::info!(deployment = %st.name, to = t.to.name(), "breaker state adopted from a peer");
                 }
             }
-            BreakerMsg::Sync(reply) => {
+            BreakerMsg::Sync {
+                successes_before,
+                reply,
+            } => {
+                st.apply_counted_successes(successes_before);
+                st.gate.publish(&st.breaker);
                 // The caller may have stopped waiting.
                 let _ = reply.send(());
                 return Ok(());
@@ -115,6 +132,25 @@ impl Actor for BreakerActor {
 }
 
 impl BreakerActorState {
+    /// Applies `n` successes the gate counted while closed ([`Gate::count_success`]),
+    /// ahead of the message they came with (the sender took them when it sent it, so
+    /// they keep their place before it). Counted only while the gate read closed, they
+    /// belong to the closed state: if the breaker has opened since, they came in after
+    /// the trip as far as it is concerned, and an open breaker ignores those. More than
+    /// a window's worth changes nothing more than a window's worth.
+    fn apply_counted_successes(&mut self, n: u64) {
+        if n == 0 || self.breaker.state() != BreakerState::Closed {
+            return;
+        }
+        let now = self.clock.now_ms();
+        let window = self.breaker.config().window.max(1) as u64;
+        for _ in 0..n.min(window) {
+            if let Some(t) = self.breaker.record(now, Outcome::Success) {
+                self.note(t);
+            }
+        }
+    }
+
     fn note(&self, t: Transition) {
         self.gate.transitions.fetch_add(1, Ordering::Relaxed);
         // Local transitions are gossiped; adopted ones are not sent back.

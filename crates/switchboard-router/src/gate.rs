@@ -30,6 +30,8 @@ pub struct Gate {
     pub(crate) transitions: AtomicU64,
     /// The latest transition this node's own outcomes caused, until gossip takes it.
     pub(crate) local_change: Mutex<Option<crate::breaker::Transition>>,
+    /// Successes recorded while the gate was closed that the actor has not applied yet.
+    successes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -76,7 +78,28 @@ impl Gate {
             probe_lease,
             transitions: AtomicU64::new(0),
             local_change: Mutex::new(None),
+            successes: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a success here instead of messaging the actor, if the gate is closed: the
+    /// common outcome of the common state then costs an atomic add, not an actor hop.
+    /// The next message to the actor takes the count with it ([`Self::take_successes`])
+    /// and the actor applies it first, so a failure is judged with every success before
+    /// it in the window, and none after it. Publishing a state other than closed drops
+    /// the count: the actor has tripped, and successes it had not heard of by then are
+    /// ones an open breaker ignores.
+    pub fn count_success(&self) -> bool {
+        if !self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        self.successes.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// The successes counted since the last call, for the message about to be sent.
+    pub fn take_successes(&self) -> u64 {
+        self.successes.swap(0, Ordering::AcqRel)
     }
 
     /// Replaces the snapshot with `breaker`'s state; a live claim on the same epoch
@@ -88,6 +111,9 @@ impl Gate {
         p.epoch = breaker.epoch();
         self.closed
             .store(state == BreakerState::Closed, Ordering::Release);
+        if state != BreakerState::Closed {
+            self.successes.store(0, Ordering::Release);
+        }
     }
 
     /// May a request go now, and is it the probe?
@@ -148,6 +174,21 @@ mod tests {
         });
         b.record(0, Outcome::Failure);
         b
+    }
+
+    #[test]
+    fn successes_are_counted_only_while_closed_and_an_opening_drops_them() {
+        let g = Gate::new(Duration::from_secs(1));
+        assert!(g.count_success() && g.count_success());
+        assert_eq!(g.take_successes(), 2);
+        assert_eq!(g.take_successes(), 0, "taken once");
+        assert!(g.count_success());
+        g.publish(&open_breaker());
+        assert_eq!(g.take_successes(), 0, "dropped by the opening");
+        assert!(
+            !g.count_success(),
+            "an open gate sends outcomes to the actor"
+        );
     }
 
     #[test]

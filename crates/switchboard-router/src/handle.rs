@@ -89,8 +89,14 @@ impl BreakerHandle {
 
     /// Reports how a call went (see [`crate::breaker_outcome`]); fire and forget.
     pub fn record(&self, outcome: Outcome) {
+        if matches!(outcome, Outcome::Success) && self.inner.gate.count_success() {
+            return;
+        }
         // After `stop`, outcomes have nowhere to go and nothing to change.
-        let _ = self.inner.actor.cast(BreakerMsg::Record(outcome));
+        let _ = self.inner.actor.cast(BreakerMsg::Record {
+            outcome,
+            successes_before: self.inner.gate.take_successes(),
+        });
     }
 
     /// The last published state.
@@ -108,7 +114,13 @@ impl BreakerHandle {
         match self
             .inner
             .actor
-            .call(BreakerMsg::Sync, None)
+            .call(
+                |reply| BreakerMsg::Sync {
+                    successes_before: self.inner.gate.take_successes(),
+                    reply,
+                },
+                None,
+            )
             .await
             .map_err(|_| RouterError::Stopped)?
         {

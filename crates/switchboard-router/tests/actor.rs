@@ -163,3 +163,30 @@ async fn a_stopped_breaker_reports_it_and_keeps_its_last_state() {
         Availability::Open { .. }
     ));
 }
+
+#[tokio::test]
+async fn successes_counted_at_the_gate_keep_their_place_before_later_failures() {
+    // Ratio rule only: a window of 4, tripping at 60% failures once 2 outcomes are in.
+    let cfg = BreakerConfig {
+        window: 4,
+        min_requests: 2,
+        failure_ratio: 0.6,
+        consecutive_failures: 0,
+        ..cfg()
+    };
+    let clock = Arc::new(ManualClock::new(50_000));
+    let h = spawn_breaker("d".into(), cfg, clock.clone()).await.unwrap();
+    for _ in 0..3 {
+        h.record(Outcome::Success);
+    }
+    h.record(Outcome::Failure);
+    h.record(Outcome::Failure);
+    h.sync().await.unwrap();
+    // S S F F: 50% failures. Successes lost, or applied after the failures, would have
+    // judged the failures alone (100%) and tripped.
+    assert_eq!(h.state(), BreakerState::Closed);
+    h.record(Outcome::Failure);
+    h.sync().await.unwrap();
+    // S F F F: 75%.
+    assert!(matches!(h.state(), BreakerState::Open { .. }));
+}

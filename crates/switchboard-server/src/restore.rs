@@ -29,11 +29,9 @@ pub struct RestoreReport {
 
 fn applies(scope: &Scope, r: &AuditRecord) -> bool {
     match scope {
-        Scope::Key(id) => *id == r.key,
-        Scope::Team { tenant, team } => {
-            *tenant == r.tenant && r.team.as_deref() == Some(team.as_str())
-        }
-        Scope::Tenant(t) => *t == r.tenant,
+        Scope::Key(id) => **id == *r.key,
+        Scope::Team { tenant, team } => **tenant == *r.tenant && r.team.as_deref() == Some(&**team),
+        Scope::Tenant(t) => **t == *r.tenant,
     }
 }
 
@@ -57,8 +55,8 @@ fn all_quotas(gw: &Gateway) -> Vec<Quota> {
                 out.push(ledger_quota(
                     q,
                     Scope::Team {
-                        tenant: tenant.clone(),
-                        team: team.clone(),
+                        tenant: tenant.as_str().into(),
+                        team: team.as_str().into(),
                     },
                 ));
             }
@@ -66,7 +64,7 @@ fn all_quotas(gw: &Gateway) -> Vec<Quota> {
     }
     for (tenant, policy) in gw.directory.tenants() {
         for q in &policy.quotas {
-            out.push(ledger_quota(q, Scope::Tenant(tenant.clone())));
+            out.push(ledger_quota(q, Scope::Tenant(tenant.as_str().into())));
         }
     }
     let mut seen = std::collections::HashSet::new();

@@ -63,11 +63,12 @@ impl Provider {
 #[derive(Debug, Clone)]
 pub struct Deployment {
     /// `provider/model`: the deployment's name in breakers, metrics and the admin API. One
-    /// upstream model served for several aliases is one deployment.
-    pub id: String,
+    /// upstream model served for several aliases is one deployment. Names are shared: a
+    /// deployment is cloned into every call it serves.
+    pub id: Arc<str>,
     pub provider: Arc<Provider>,
     /// The upstream's model name.
-    pub model: String,
+    pub model: Arc<str>,
     /// Share of traffic under weighted routing.
     pub weight: u32,
     /// Largest prompt plus answer, when known.
@@ -166,9 +167,9 @@ impl Catalog {
                         });
                     let (price, max_output_tokens) = priced.unwrap_or_default();
                     providers.get(&d.provider).map(|p| Deployment {
-                        id: format!("{}/{}", d.provider, d.model),
+                        id: format!("{}/{}", d.provider, d.model).into(),
                         provider: Arc::clone(p),
-                        model: d.model.clone(),
+                        model: d.model.as_str().into(),
                         weight: d.weight,
                         context_window: d.context_window,
                         price,
@@ -227,7 +228,7 @@ impl Catalog {
         for name in &self.order {
             if let Some(a) = self.aliases.get(name) {
                 for d in &a.deployments {
-                    if seen.insert(d.id.as_str()) {
+                    if seen.insert(&*d.id) {
                         out.push((name.as_str(), d));
                     }
                 }
@@ -291,7 +292,7 @@ deployments = [{ provider = "off", model = "x" }]
     #[test]
     fn aliases_resolve_to_live_unavailable_or_unknown() {
         let c = catalog();
-        assert!(matches!(c.lookup("m"), Lookup::Live(d) if d[0].model == "up"));
+        assert!(matches!(c.lookup("m"), Lookup::Live(d) if &*d[0].model == "up"));
         assert!(
             matches!(c.lookup("dark"), Lookup::Unavailable(r) if r.contains("NEVER_SET_IN_TESTS"))
         );

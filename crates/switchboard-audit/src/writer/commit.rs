@@ -49,11 +49,13 @@ impl WriterState {
             }
             _ => (self.last_seq + 1, true),
         };
+        let records = self.buffer.len().min(self.config.max_batch);
         let mut batch = Batch {
             segment,
             new_segment,
-            bytes: Vec::new(),
-            appended: Vec::new(),
+            // A record's line is typically well under 1 KiB.
+            bytes: Vec::with_capacity(records * 1024),
+            appended: Vec::with_capacity(records),
         };
         let mut hash = self.last_hash.clone();
         let mut i = 0;
@@ -62,10 +64,11 @@ impl WriterState {
             let record = &mut self.buffer[i].record;
             record.seq = seq;
             record.prev.clone_from(&hash);
-            match record.to_line() {
-                Ok(line) => {
-                    hash = line_hash(&line);
-                    batch.bytes.extend_from_slice(&line);
+            let start = batch.bytes.len();
+            // Encoded straight into the batch: no buffer per record.
+            match record.write_line(&mut batch.bytes) {
+                Ok(()) => {
+                    hash = line_hash(&batch.bytes[start..]);
                     batch.bytes.push(b'\n');
                     batch.appended.push(Appended {
                         seq,

@@ -28,9 +28,9 @@ pub fn quota(scope: Scope, metric: Metric, window: Window, limit: i64) -> Quota 
 }
 
 pub fn key(id: &str) -> Scope {
-    Scope::Key(id.to_owned())
+    Scope::Key(id.into())
 }
 
 pub fn tenant(id: &str) -> Scope {
-    Scope::Tenant(id.to_owned())
+    Scope::Tenant(id.into())
 }

@@ -231,7 +231,7 @@ async fn change(
     crate::membership::publish_key(gw, &updated);
     drop(st);
     super::tenants::apply_limits(gw, &updated.quotas, || {
-        switchboard_ledger::Scope::Key(updated.id.clone())
+        switchboard_ledger::Scope::Key(updated.id.as_str().into())
     })
     .await;
     json(StatusCode::OK, &KeyView::of(&updated))

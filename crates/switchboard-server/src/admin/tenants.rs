@@ -136,7 +136,7 @@ pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse 
     }
     gw.directory.put_tenant(name, policy.clone());
     crate::membership::publish_tenant(gw, name, &policy);
-    apply_limits(gw, &policy.quotas, || Scope::Tenant(name.to_owned())).await;
+    apply_limits(gw, &policy.quotas, || Scope::Tenant(name.into())).await;
     json(StatusCode::OK, &TenantView::of(&policy))
 }
 
@@ -163,8 +163,8 @@ pub async fn put_team(gw: &Gateway, tenant: &str, team: &str, input: TeamInput) 
     gw.directory.put_team(tenant, team, policy.clone());
     crate::membership::publish_team(gw, tenant, team, &policy);
     apply_limits(gw, &policy.quotas, || Scope::Team {
-        tenant: tenant.to_owned(),
-        team: team.to_owned(),
+        tenant: tenant.into(),
+        team: team.into(),
     })
     .await;
     json(

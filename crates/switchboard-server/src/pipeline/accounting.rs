@@ -218,24 +218,27 @@ impl Drop for Accounting {
 fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) -> AuditRecord {
     let mut trail = ctx.trail.lock();
     trail.recorded = true;
+    // What only the record needs is moved into it; the model and provider stay, for the
+    // request's metric labels (`service`).
+    let route = std::mem::take(&mut trail.route);
     AuditRecord {
         time_ms: gw.now_ms(),
         request_id: ctx.id.to_string(),
         tenant: ctx.identity.tenant.clone(),
         team: ctx.identity.team.clone(),
         key: ctx.identity.id.clone(),
-        tags: trail.tags.clone(),
+        tags: std::mem::take(&mut trail.tags),
         api: ctx.api.as_str().to_owned(),
         endpoint: trail.endpoint.to_owned(),
         model: trail.model.clone(),
-        served_model: trail.served_model.clone(),
+        served_model: trail.served_model.take(),
         provider: trail.provider.clone(),
         attempts: trail.attempts,
-        fallbacks: trail.fallbacks.clone(),
-        route: trail.route.route(),
-        route_log: trail.route.lines().to_vec(),
+        fallbacks: std::mem::take(&mut trail.fallbacks),
+        route: route.route(),
+        route_log: route.into_lines(),
         cache: trail.cache.map(str::to_owned),
-        guardrails: trail.guardrails.clone(),
+        guardrails: std::mem::take(&mut trail.guardrails),
         decision,
         status,
         latency_ms: ctx.started.elapsed().as_millis() as u64,

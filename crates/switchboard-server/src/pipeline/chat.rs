@@ -267,7 +267,7 @@ fn shadow_note(
     let (id, price) = served.shadow.as_ref()?;
     Some(ShadowNote {
         alias: alias.to_owned(),
-        choice: id.clone(),
+        choice: id.to_string(),
         price: *price,
         differed: *id != served.deployment.id,
     })

@@ -5,6 +5,8 @@
 //! slot is taken first: a request the gateway could not record is refused with 503
 //! rather than served unaudited.
 
+use std::sync::Arc;
+
 use switchboard_audit::AuditSlot;
 use switchboard_config::{QuotaMetric, QuotaWindow};
 use switchboard_ledger::{Metric, Quota, QuotaId, Reservation, Scope, Want, Window};
@@ -51,25 +53,37 @@ pub fn ledger_quota(spec: &QuotaSpec, scope: Scope) -> Quota {
 /// Every quota that applies to a request by `identity`: its key's, its team's, its
 /// tenant's.
 pub fn quotas_of(gw: &Gateway, identity: &Identity) -> Vec<Quota> {
-    let mut out: Vec<Quota> = identity
-        .quotas
-        .iter()
-        .map(|q| ledger_quota(q, Scope::Key(identity.id.clone())))
-        .collect();
+    let mut out: Vec<Quota> = Vec::with_capacity(4);
+    if !identity.quotas.is_empty() {
+        let key: Arc<str> = identity.id.as_str().into();
+        out.extend(
+            identity
+                .quotas
+                .iter()
+                .map(|q| ledger_quota(q, Scope::Key(Arc::clone(&key)))),
+        );
+    }
     if let Some(team) = &identity.team {
         gw.directory.with_team(&identity.tenant, team, |t| {
-            for q in t.map(|t| t.quotas.as_slice()).unwrap_or_default() {
+            let quotas = t.map(|t| t.quotas.as_slice()).unwrap_or_default();
+            if !quotas.is_empty() {
                 let scope = Scope::Team {
-                    tenant: identity.tenant.clone(),
-                    team: team.clone(),
+                    tenant: identity.tenant.as_str().into(),
+                    team: team.as_str().into(),
                 };
-                out.push(ledger_quota(q, scope));
+                for q in quotas {
+                    out.push(ledger_quota(q, scope.clone()));
+                }
             }
         });
     }
     gw.directory.with_tenant(&identity.tenant, |t| {
-        for q in t.map(|t| t.quotas.as_slice()).unwrap_or_default() {
-            out.push(ledger_quota(q, Scope::Tenant(identity.tenant.clone())));
+        let quotas = t.map(|t| t.quotas.as_slice()).unwrap_or_default();
+        if !quotas.is_empty() {
+            let tenant: Arc<str> = identity.tenant.as_str().into();
+            for q in quotas {
+                out.push(ledger_quota(q, Scope::Tenant(Arc::clone(&tenant))));
+            }
         }
     });
     out

@@ -44,7 +44,7 @@ pub struct Served {
     /// How the serving alias and deployment were chosen: the `x-switchboard-route` header.
     pub route: String,
     /// The deployment the alias's shadow strategy would have chosen first: id and price.
-    pub shadow: Option<(String, switchboard_core::Price)>,
+    pub shadow: Option<(std::sync::Arc<str>, switchboard_core::Price)>,
 }
 
 pub fn retry_policy(r: &RetryConfig) -> RetryPolicy {
@@ -287,7 +287,7 @@ pub async fn run<A: Attempt>(
                     shadow,
                 };
                 t.provider = Some(d.provider.name.clone());
-                t.served_model = Some(d.model.clone());
+                t.served_model = Some(d.model.to_string());
                 t.attempts = attempts;
                 t.fallbacks = served.fallbacks.clone();
                 return Ok((answer, served));

@@ -83,6 +83,11 @@ impl Explain {
         &self.log
     }
 
+    /// The per-deployment lines, taken out.
+    pub fn into_lines(self) -> Vec<String> {
+        self.log
+    }
+
     /// The metric label of the alias decision.
     pub fn reason(&self) -> &'static str {
         self.reason.unwrap_or("requested")

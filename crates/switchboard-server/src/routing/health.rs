@@ -52,16 +52,19 @@ impl Health {
                 .get(alias)
                 .map(|m| m.breaker.clone())
                 .unwrap_or_default();
-            let breaker =
-                spawn_breaker(d.id.clone(), breaker_config(&settings), Arc::clone(&clock))
-                    .await
-                    .map_err(|e| format!("breaker for {}: {e}", d.id))?;
+            let breaker = spawn_breaker(
+                d.id.to_string(),
+                breaker_config(&settings),
+                Arc::clone(&clock),
+            )
+            .await
+            .map_err(|e| format!("breaker for {}: {e}", d.id))?;
             let health = DeploymentHealth {
                 breaker,
                 in_flight: Arc::new(InFlight::new()),
                 latency: LatencyTracker::new(LATENCY_ALPHA),
             };
-            deployments.insert(d.id.clone(), health);
+            deployments.insert(d.id.to_string(), health);
         }
         Ok(Health {
             deployments,
