@@ -1,6 +1,7 @@
 //! Request ids.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +9,11 @@ use serde::{Deserialize, Serialize};
 /// Built from a node-unique prefix and a counter by the server; opaque everywhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct RequestId(String);
+pub struct RequestId(Arc<str>);
 
 impl RequestId {
-    pub fn new(id: impl Into<String>) -> Self {
+    /// Shared: a call clones its id into its context, accounting and records.
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
         Self(id.into())
     }
 

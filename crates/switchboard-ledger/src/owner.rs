@@ -446,6 +446,8 @@ impl QuotaLedger {
         let lease = self.lease_of(node).saturating_add(delta);
         if lease == 0 {
             self.leases.remove(node);
+        } else if let Some(held) = self.leases.get_mut(node) {
+            *held = lease;
         } else {
             self.leases.insert(node.to_owned(), lease);
         }

@@ -59,6 +59,12 @@ impl Provider {
     }
 }
 
+/// `s` as a header value; a name no header can carry (configuration allows any
+/// string) reads `invalid` rather than failing the answer.
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
 /// One place an alias can be served.
 #[derive(Debug, Clone)]
 pub struct Deployment {
@@ -79,6 +85,10 @@ pub struct Deployment {
     /// The model's largest answer, reserved against budgets when a request sets no
     /// `max_tokens`.
     pub max_output_tokens: Option<u32>,
+    /// The provider's name and the model, as the answer's header values: made once, and
+    /// cloned (a reference count) into each answer this deployment serves.
+    pub provider_header: HeaderValue,
+    pub model_header: HeaderValue,
 }
 
 #[derive(Debug)]
@@ -174,6 +184,8 @@ impl Catalog {
                         context_window: d.context_window,
                         price,
                         max_output_tokens,
+                        provider_header: header_value(&p.name),
+                        model_header: header_value(&d.model),
                     })
                 })
                 .collect();

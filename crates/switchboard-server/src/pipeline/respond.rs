@@ -83,8 +83,8 @@ pub const FALLBACKS: HeaderName = HeaderName::from_static("x-switchboard-fallbac
 /// attempts, the fallbacks taken.
 pub fn with_route(mut resp: Response<ResponseBody>, served: &Served) -> Response<ResponseBody> {
     let h = resp.headers_mut();
-    h.insert(PROVIDER, header(&served.deployment.provider.name));
-    h.insert(UPSTREAM_MODEL, header(&served.deployment.model));
+    h.insert(PROVIDER, served.deployment.provider_header.clone());
+    h.insert(UPSTREAM_MODEL, served.deployment.model_header.clone());
     h.insert(ATTEMPTS, HeaderValue::from(served.attempts));
     h.insert(ROUTE, header(&served.route));
     if !served.fallbacks.is_empty() {
@@ -101,7 +101,18 @@ pub const QUOTA: HeaderName = HeaderName::from_static("x-switchboard-quota");
 /// Adds the cost header to a complete answer. (A stream's cost is known only at its end;
 /// it is in the audit record.)
 pub fn with_cost(mut resp: Response<ResponseBody>, cost: Money) -> Response<ResponseBody> {
-    resp.headers_mut().insert(COST, header(&cost.to_string()));
+    // Formatted on the stack: the most negative amount takes 21 bytes.
+    let mut buf = [0u8; 32];
+    let mut rest = &mut buf[..];
+    let value = match std::io::Write::write_fmt(&mut rest, format_args!("{cost}")) {
+        Ok(()) => {
+            let len = 32 - rest.len();
+            HeaderValue::from_bytes(&buf[..len]).ok()
+        }
+        Err(_) => None,
+    };
+    resp.headers_mut()
+        .insert(COST, value.unwrap_or_else(|| header(&cost.to_string())));
     resp
 }
 
@@ -160,4 +171,18 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_header_reads_as_the_amount_prints() {
+        for nanos in [0, 1, 12_345, 12_500_000_000, -7, i64::MAX, i64::MIN] {
+            let cost = Money(nanos);
+            let resp = with_cost(Response::new(ResponseBody::full(Bytes::new())), cost);
+            assert_eq!(resp.headers()[COST], cost.to_string().as_str(), "{nanos}");
+        }
+    }
 }
