@@ -2,7 +2,8 @@
 //!
 //! The actor serialises every change to the breaker and republishes the result to the
 //! [`Gate`] the request path reads, so requests never wait for it: they read the gate
-//! ([`crate::BreakerHandle::admit`]) and cast their outcomes here. It holds the clock
+//! ([`crate::BreakerHandle::admit`]) and cast their outcomes here (successes while
+//! closed ride along with the next message, counted by the gate). It holds the clock
 //! outcomes are timed by. Adopting a peer's state (gossip) goes here later.
 //!
 //! [`BreakerMsg`] is plain data plus a reply port, so with ractor's `cluster` feature on

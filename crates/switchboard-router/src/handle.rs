@@ -1,7 +1,9 @@
 //! [`BreakerHandle`]: what the gateway holds per deployment, and [`spawn_breaker`].
 //!
 //! Admission reads the [`Gate`] (never awaits); outcomes are cast to the actor (never
-//! await either). The actor stops when the last clone of the handle is dropped.
+//! await either), except a success while the gate is closed, which the gate counts and
+//! the next message carries (see [`Gate::count_success`]). The actor stops when the last
+//! clone of the handle is dropped.
 
 use std::fmt;
 use std::sync::Arc;
