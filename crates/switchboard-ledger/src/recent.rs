@@ -83,15 +83,21 @@ impl RecentIds {
     /// Records `id`; false if it was already there (a duplicate).
     pub fn insert(&mut self, id: &Arc<str>) -> bool {
         let print = fingerprint(id);
-        if self.older.contains(&print) || self.newer.contains(&print) {
+        if self.older.contains(&print) {
             return false;
         }
         if self.newer.len() >= Self::CAPACITY {
+            if self.newer.contains(&print) {
+                return false;
+            }
             // The older generation goes whole; its allocation is reused for the next.
             std::mem::swap(&mut self.older, &mut self.newer);
             self.newer.clear();
         }
-        self.newer.insert(print);
+        // Two probes of these large sets, not three: `insert` says whether it was there.
+        if !self.newer.insert(print) {
+            return false;
+        }
         if self.latest.len() >= crate::snapshot::SNAPSHOT_IDS {
             self.latest.pop_front();
         }
@@ -127,6 +133,18 @@ mod tests {
         assert!(ids.insert(&"r2".into()));
         assert_eq!(ids.len(), 2);
         assert!(ids.contains("r1") && !ids.contains("r3"));
+    }
+
+    #[test]
+    fn a_duplicate_arriving_when_the_newer_generation_is_full_is_still_a_duplicate() {
+        let mut ids = RecentIds::default();
+        for i in 0..RecentIds::CAPACITY {
+            assert!(ids.insert(&i.to_string().into()));
+        }
+        let last = (RecentIds::CAPACITY - 1).to_string();
+        assert!(!ids.insert(&last.into()), "the newest id, at the turn");
+        assert!(!ids.insert(&"0".into()), "the oldest id, at the turn");
+        assert_eq!(ids.len(), RecentIds::CAPACITY, "nothing turned over");
     }
 
     #[test]

@@ -92,11 +92,15 @@ impl NodeOwners {
         secret: &[u8],
         dir: &Path,
     ) -> NodeOwners {
+        // TCP_NODELAY, as on every other socket here (the peers' side of these
+        // connections included): RPCs are small request-answer exchanges.
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
         let link = Link {
             cluster,
             size,
             secret: secret.to_vec(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),
