@@ -1,8 +1,11 @@
 //! Relays an upstream's SSE stream to the client, event by event, as it arrives.
 //!
 //! Each upstream frame is pushed through the SSE parser and the call's
-//! [`StreamTransform`]; whatever client bytes that yields are sent at once. Nothing is
-//! buffered beyond one partial event. The relay also guarantees the client is never left
+//! [`StreamTransform`]; whatever client bytes that yields are sent as soon as the
+//! upstream has nothing more *already received*. Nothing waits for data still to come:
+//! beyond one partial event, the relay only holds what arrived in the same burst (see
+//! [`SseRelay::hold_for_more`]), so a burst of events goes to the client in one write
+//! instead of one write (and one wake-up of the client) per event. The relay also guarantees the client is never left
 //! hanging: if the upstream breaks, closes early or goes silent past the idle or total
 //! timeout, the transform writes an error event in the client's shape and the body ends.
 //! When the relay finishes, or is dropped because the client went away, it reports once
@@ -63,6 +66,16 @@ pub struct RelayTimeouts {
 /// Most bytes of a stream kept for the audit record.
 pub const MAX_CAPTURE_BYTES: usize = 1024 * 1024;
 
+/// Client bytes gathered from one burst before they are sent regardless.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// On a stream whose last burst was a single frame, how many pieces go out before the
+/// relay checks again whether frames now come in bursts.
+const PROBE_EVERY: u8 = 8;
+
+/// Yields in a row that bring no frame before a burst counts as over.
+const EMPTY_YIELDS: u8 = 3;
+
 pub struct SseRelay {
     upstream: Incoming,
     parser: SseParser,
@@ -82,6 +95,14 @@ pub struct SseRelay {
     prefix: Option<Bytes>,
     /// Why the stream failed, when it did.
     failure: Option<String>,
+    /// While the relay holds client bytes to let the upstream's connection hand over
+    /// frames it has already read: `out`'s length at the last yield, and how many
+    /// yields in a row brought nothing.
+    holding: Option<(usize, u8)>,
+    /// Whether the last burst had more than one frame, so the next one likely will too.
+    bursty: bool,
+    /// Pieces sent without holding since the relay last held.
+    since_probe: u8,
 }
 
 impl SseRelay {
@@ -104,6 +125,9 @@ impl SseRelay {
             captured: timeouts.capture.then(Vec::new),
             prefix: None,
             failure: None,
+            holding: None,
+            bursty: true,
+            since_probe: 0,
         }
     }
 
@@ -117,7 +141,10 @@ impl SseRelay {
     /// failed (`Err`, with why), so the caller can still fail over; the bytes are kept and
     /// sent first once the stream is committed.
     pub async fn first_chunk(&mut self) -> Result<(), String> {
-        let first = std::future::poll_fn(|cx| self.poll_upstream(cx)).await;
+        // The first event alone decides whether the attempt succeeded: a stream that
+        // breaks after it is the client's (an error event), not a failed attempt, so
+        // nothing more is gathered here.
+        let first = std::future::poll_fn(|cx| self.poll_upstream(cx, false)).await;
         if let Some(why) = self.failure.take() {
             return Err(why);
         }
@@ -129,7 +156,7 @@ impl SseRelay {
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let next = match self.prefix.take() {
             Some(first) => Poll::Ready(Some(first)),
-            None => self.poll_upstream(cx),
+            None => self.poll_upstream(cx, true),
         };
         if let (Poll::Ready(Some(bytes)), Some(buf)) = (&next, self.captured.as_mut()) {
             let room = MAX_CAPTURE_BYTES.saturating_sub(buf.len());
@@ -138,7 +165,9 @@ impl SseRelay {
         next
     }
 
-    fn poll_upstream(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    /// The next client bytes; with `gather`, a burst's frames are held and sent together
+    /// (see [`Self::hold_for_more`]).
+    fn poll_upstream(&mut self, cx: &mut Context<'_>, gather: bool) -> Poll<Option<Bytes>> {
         if self.done {
             return Poll::Ready(None);
         }
@@ -153,7 +182,8 @@ impl SseRelay {
                         return Poll::Ready(Some(self.fail(why, false)));
                     }
                     self.last_frame = Instant::now();
-                    if !self.out.is_empty() {
+                    if !self.out.is_empty() && (!gather || self.out.len() >= COALESCE_LIMIT) {
+                        self.holding = None;
                         return Poll::Ready(Some(self.out.split().freeze()));
                     }
                 }
@@ -163,6 +193,12 @@ impl SseRelay {
                     ));
                 }
                 Poll::Ready(None) => return Poll::Ready(Some(self.end_of_upstream())),
+                Poll::Pending if !self.out.is_empty() => {
+                    if self.hold_for_more(cx) {
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(Some(self.out.split().freeze()));
+                }
                 Poll::Pending => {
                     if self.idle_expired(cx) {
                         let why = format!("the provider sent nothing for {:?}", self.idle_timeout);
@@ -177,6 +213,50 @@ impl SseRelay {
                 }
             }
         }
+    }
+
+    /// Whether to hold the client bytes gathered so far a moment longer, now that the
+    /// upstream has no frame ready.
+    ///
+    /// hyper hands a client connection's body over one frame at a time: the next frame
+    /// is decoded from bytes the connection already read only after this task has taken
+    /// the last one and the connection's own task has run. So "nothing ready" often
+    /// means "the rest of this burst is a task switch away". Holding means waking this
+    /// task and yielding (it goes to the back of the runtime's queue, behind the upstream
+    /// connection's task, which taking the frame woke), never waiting for the network.
+    /// The connection's task sometimes needs a second turn before it hands the frame
+    /// over, so a burst is declared over only after [`EMPTY_YIELDS`] yields in a row
+    /// brought nothing; then the bytes go out. Measured on streams of 200 events that
+    /// the upstream writes 16 at a time: 208 client writes per stream without holding,
+    /// 178 giving up after one empty yield, 35 after two, 18 after three.
+    ///
+    /// A stream whose frames arrive one at a time (a real model, tokens milliseconds
+    /// apart) stops holding after one such try and tries again every [`PROBE_EVERY`]
+    /// pieces, so it pays a few extra polls every ninth piece, not on each.
+    fn hold_for_more(&mut self, cx: &mut Context<'_>) -> bool {
+        let len = self.out.len();
+        let empty_yields = match self.holding.take() {
+            // The last yield brought more frames: there may be more still.
+            Some((at, _)) if at != len => {
+                self.bursty = true;
+                0
+            }
+            Some((_, empty)) if empty + 1 < EMPTY_YIELDS => empty + 1,
+            // The burst is over.
+            Some(_) => {
+                self.bursty = false;
+                return false;
+            }
+            None if self.bursty || self.since_probe >= PROBE_EVERY => 0,
+            None => {
+                self.since_probe += 1;
+                return false;
+            }
+        };
+        self.since_probe = 0;
+        self.holding = Some((len, empty_yields));
+        cx.waker().wake_by_ref();
+        true
     }
 
     /// Whether the upstream has been silent for the idle timeout; otherwise the timer is
@@ -264,3 +344,6 @@ impl Drop for SseRelay {
         self.report(StreamEnd::ClientGone);
     }
 }
+
+#[cfg(test)]
+mod tests;
