@@ -5,9 +5,10 @@
 //! upstream has nothing more *already received*. Nothing waits for data still to come:
 //! beyond one partial event, the relay only holds what arrived in the same burst (see
 //! [`SseRelay::hold_for_more`]), so a burst of events goes to the client in one write
-//! instead of one write (and one wake-up of the client) per event. The relay also guarantees the client is never left
-//! hanging: if the upstream breaks, closes early or goes silent past the idle or total
-//! timeout, the transform writes an error event in the client's shape and the body ends.
+//! instead of one write (and one wake-up of the client) per event. The relay also
+//! guarantees the client is never left hanging: if the upstream breaks, closes early or
+//! goes silent past the idle or total timeout, the transform writes an error event in the
+//! client's shape and the body ends.
 //! When the relay finishes, or is dropped because the client went away, it reports once
 //! what the stream used, so a stream cut short is still accounted for.
 
