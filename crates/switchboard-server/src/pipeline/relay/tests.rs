@@ -13,20 +13,25 @@ use tokio::sync::mpsc;
 
 use super::{RelayTimeouts, SseRelay};
 
-/// One SSE event of an OpenAI stream, as one HTTP chunk.
-fn chunk(i: usize) -> Vec<u8> {
-    let event = format!(
-        "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\
-         \"delta\":{{\"content\":\"t{i}\"}}}}]}}\n\n"
-    );
+/// `event` as one HTTP chunk.
+fn framed(event: &str) -> Vec<u8> {
     let mut out = format!("{:x}\r\n", event.len()).into_bytes();
     out.extend_from_slice(event.as_bytes());
     out.extend_from_slice(b"\r\n");
     out
 }
 
+/// The `i`th content event of an OpenAI stream, as one HTTP chunk.
+fn chunk(i: usize) -> Vec<u8> {
+    framed(&format!(
+        "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\
+         \"delta\":{{\"content\":\"t{i}\"}}}}]}}\n\n"
+    ))
+}
+
+/// `[DONE]` and the end of the chunked body.
 fn done() -> Vec<u8> {
-    let mut out = b"e\r\ndata: [DONE]\n\n\r\n".to_vec();
+    let mut out = framed("data: [DONE]\n\n");
     out.extend_from_slice(b"0\r\n\r\n");
     out
 }
