@@ -423,6 +423,9 @@ def goals(res):
     own = res.cpu_per_chunk_over_bare(sb)
     lines.append(f"| (the same, each at its own highest sustained rate, as in the CPU table) | "
                  f"{'—' if own is None else f'{own:.2f} µs'} | |")
+    if (chunk is not None and chunk < 0) or (own is not None and own < 0):
+        lines.append("| (below zero: a node sends events that reached it together in one write, "
+                     "the bare proxy writes each event on its own; benches/PROFILE.md) | | |")
     idle, opened = res.targets[sb]["idle_rss_kb"], res.open_streams(sb)
     lines.append(f"| under 64 MB RSS idle | {mb(idle)} MB | {check(idle < 64 * 1024)} |")
     if opened:
