@@ -51,8 +51,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("admit_and_settle", |b| {
         b.to_async(&rt).iter(|| {
             n += 1;
+            let id = RequestId::new(format!("b{n}"));
             let ctx = RequestCtx {
-                id: RequestId::new(format!("b{n}")),
+                id: id.clone(),
+                settle_id: id,
                 api: Wire::OpenAi,
                 identity: Arc::clone(&identity),
                 started: Instant::now(),
@@ -79,8 +81,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("admit_and_release", |b| {
         b.to_async(&rt).iter(|| {
             n += 1;
+            let id = RequestId::new(format!("r{n}"));
             let ctx = RequestCtx {
-                id: RequestId::new(format!("r{n}")),
+                id: id.clone(),
+                settle_id: id,
                 api: Wire::OpenAi,
                 identity: Arc::clone(&identity),
                 started: Instant::now(),
@@ -141,8 +145,10 @@ fn bench(c: &mut Criterion) {
                     [0]
                 .clone();
                 let est = estimate::chat(&inbound.chat, &d);
+                let id = RequestId::new(format!("w{n}"));
                 let ctx = RequestCtx {
-                    id: RequestId::new(format!("w{n}")),
+                    id: id.clone(),
+                    settle_id: id,
                     api: Wire::OpenAi,
                     identity,
                     started: Instant::now(),

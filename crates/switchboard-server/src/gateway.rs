@@ -175,18 +175,24 @@ impl Gateway {
         self.clock.now_ms()
     }
 
-    /// A fresh request id, or the client's own `x-request-id` when it is a sane token, so
-    /// a caller can follow its request through our logs and audit.
-    pub fn request_id(&self, headers: &http::HeaderMap) -> RequestId {
+    /// The two ids of one request. The first is the one it is known by: the client's own
+    /// `x-request-id` when that is a sane token (so a caller can follow its request
+    /// through our logs and audit), else a fresh one. The second is the one its spend is
+    /// settled under, always a fresh one of this node's: owners apply a settlement id
+    /// once (that is what makes a resend safe), so an id a client chose, and may well send
+    /// again, must never be one; a client repeating its `x-request-id` would otherwise
+    /// have every call after the first dropped from the owners' books as a duplicate.
+    pub fn request_ids(&self, headers: &http::HeaderMap) -> (RequestId, RequestId) {
+        let own = self.ids.next();
         if let Some(v) = headers.get("x-request-id").and_then(|v| v.to_str().ok())
             && !v.is_empty()
             && v.len() <= 128
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         {
-            return RequestId::new(v);
+            return (RequestId::new(v), own);
         }
-        self.ids.next()
+        (own.clone(), own)
     }
 }
 

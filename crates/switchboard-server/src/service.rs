@@ -70,7 +70,7 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
     } else {
         Wire::OpenAi
     };
-    let id = gw.request_id(&parts.headers);
+    let (id, settle_id) = gw.request_ids(&parts.headers);
     let trace = TraceContext::for_request(&parts.headers);
     // A debug span: the few lines a request logs at info and above name its request id
     // themselves, and an enabled span costs every call about 4% of its instructions (the
@@ -80,6 +80,7 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Respon
     let mut ctx: Option<RequestCtx> = None;
     let start = Start {
         id: id.clone(),
+        settle_id,
         api,
         started,
         trace,
@@ -169,6 +170,7 @@ fn observe(
 /// What is known of a request before it is parsed.
 struct Start {
     id: RequestId,
+    settle_id: RequestId,
     api: Wire,
     started: Instant,
     trace: TraceContext,
@@ -183,6 +185,7 @@ async fn serve(
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let Start {
         id,
+        settle_id,
         api,
         started,
         trace,
@@ -196,6 +199,7 @@ async fn serve(
     let headers = Arc::new(parts.headers);
     let ctx = ctx_out.insert(RequestCtx {
         id,
+        settle_id,
         api,
         identity,
         started,

@@ -181,6 +181,53 @@ async fn a_stream_the_client_abandons_is_billed_for_what_was_generated() {
 }
 
 #[tokio::test]
+async fn calls_that_repeat_a_client_request_id_are_each_charged() {
+    // Owners apply a settlement id once; a client's own x-request-id, which it may send
+    // on every call, must not be one.
+    let h = Harness::builder()
+        .with_toml(&tenant(
+            "repeater",
+            r#"{ metric = "money", window = "day", limit = "1.00" }"#,
+        ))
+        .start()
+        .await;
+    let headers = [
+        ("authorization", "Bearer sk-repeater-0001"),
+        ("x-request-id", "same-every-time"),
+    ];
+    for _ in 0..3 {
+        let r = h
+            .post_raw(
+                "/v1/chat/completions",
+                &headers,
+                ask("metered", 10).to_string().into(),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+        assert_eq!(r.header("x-request-id"), Some("same-every-time"));
+    }
+    let records: Vec<_> = h
+        .audit_records()
+        .await
+        .into_iter()
+        .filter(|r| r.tenant == "repeater")
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| r.request_id == "same-every-time"));
+    let audited: i64 = records.iter().map(|r| r.cost_nanos).sum();
+    assert!(audited > 0);
+    let status = h
+        .gw()
+        .quota_status(&money("repeater", Window::Day))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.spent, audited,
+        "every call is on the owner's books, not only the first"
+    );
+}
+
+#[tokio::test]
 async fn a_rate_limit_refuses_with_openai_headers_and_resets_with_its_window() {
     let clock = Arc::new(ManualClock::new(1_800_000_000_000 + 10_000));
     let h = Harness::builder()

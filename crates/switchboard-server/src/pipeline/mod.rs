@@ -53,6 +53,9 @@ use crate::identity::Identity;
 #[derive(Debug, Clone)]
 pub struct RequestCtx {
     pub id: RequestId,
+    /// What the call's spend is settled under: unique to this call even when `id` is the
+    /// client's own (see [`crate::gateway::Gateway::request_ids`]).
+    pub settle_id: RequestId,
     /// The API family the client called, which decides the shape of every error.
     pub api: Wire,
     pub identity: Arc<Identity>,

@@ -119,7 +119,7 @@ pub async fn admit(
         .iter()
         .map(|q| Want::new(q, amount(q.id.metric, estimate)))
         .collect();
-    match gw.ledger.reserve(ctx.id.as_str(), &wants).await {
+    match gw.ledger.reserve(ctx.settle_id.as_str(), &wants).await {
         Ok(reservation) => Ok(Admission {
             reservation: Some(reservation),
             slot,
