@@ -32,6 +32,11 @@ async fn with_tenant(name: &str, quota: &str) -> Harness {
         .await
 }
 
+/// A money quota, as the config writes it.
+fn money_limit(window: &str, usd: &str) -> String {
+    format!(r#"{{ metric = "money", window = "{window}", limit = "{usd}" }}"#)
+}
+
 fn ask(model: &str, max_tokens: u32) -> Value {
     json!({"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": "spend some money"}]})
 }
@@ -46,13 +51,7 @@ fn money(name: &str, window: Window) -> Quota {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn budget_is_never_exceeded_under_200_concurrent_requests() {
     // Each call costs exactly 10 tokens x 1,000 = 10,000 nano-dollars; the budget admits 5.
-    let h = Arc::new(
-        with_tenant(
-            "budget",
-            r#"{ metric = "money", window = "total", limit = "0.00005" }"#,
-        )
-        .await,
-    );
+    let h = Arc::new(with_tenant("budget", &money_limit("total", "0.00005")).await);
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let h = Arc::clone(&h);
@@ -108,11 +107,7 @@ async fn no_phantom_refusals_when_the_real_cost_is_below_the_estimate() {
     // Estimate: 100 output tokens = 100,000; real: the mock answers 16 tokens = 16,000.
     // A call is admitted while spent + 100,000 <= 1,000,000, i.e. for spent <= 900,000:
     // calls 0..=56 (16,000 x 56 = 896,000), 57 in all.
-    let h = with_tenant(
-        "thrifty",
-        r#"{ metric = "money", window = "day", limit = "0.001" }"#,
-    )
-    .await;
+    let h = with_tenant("thrifty", &money_limit("day", "0.001")).await;
     let mut ok = 0;
     loop {
         let r = h
@@ -141,11 +136,7 @@ async fn no_phantom_refusals_when_the_real_cost_is_below_the_estimate() {
 
 #[tokio::test]
 async fn a_stream_the_client_abandons_is_billed_for_what_was_generated() {
-    let h = with_tenant(
-        "streamer",
-        r#"{ metric = "money", window = "day", limit = "1.00" }"#,
-    )
-    .await;
+    let h = with_tenant("streamer", &money_limit("day", "1.00")).await;
     h.mock.set_token_delay(Duration::from_millis(25));
     let mut body = ask("metered", 16);
     body["stream"] = json!(true);
@@ -186,11 +177,7 @@ async fn a_stream_the_client_abandons_is_billed_for_what_was_generated() {
 async fn calls_that_repeat_a_client_request_id_are_each_charged() {
     // Owners apply a settlement id once; a client's own x-request-id, which it may send
     // on every call, must not be one.
-    let h = with_tenant(
-        "repeater",
-        r#"{ metric = "money", window = "day", limit = "1.00" }"#,
-    )
-    .await;
+    let h = with_tenant("repeater", &money_limit("day", "1.00")).await;
     let headers = [
         ("authorization", "Bearer sk-repeater-0001"),
         ("x-request-id", "same-every-time"),
@@ -349,11 +336,7 @@ async fn the_ledger_equals_the_audit_log_across_families_streams_and_failures() 
 
 #[tokio::test]
 async fn spend_survives_a_restart_because_it_is_rebuilt_from_the_audit_log() {
-    let h = with_tenant(
-        "durable",
-        r#"{ metric = "money", window = "day", limit = "0.00003" }"#,
-    )
-    .await;
+    let h = with_tenant("durable", &money_limit("day", "0.00003")).await;
     for _ in 0..3 {
         assert_eq!(
             h.post(
