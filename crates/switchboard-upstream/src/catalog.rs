@@ -61,7 +61,7 @@ impl Provider {
 
 /// `s` as a header value; a name no header can carry (configuration allows any
 /// string) reads `invalid` rather than failing the answer.
-fn header_value(s: &str) -> HeaderValue {
+pub fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 

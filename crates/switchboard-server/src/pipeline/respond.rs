@@ -8,6 +8,7 @@ use switchboard_ledger::{Metric, Refusal};
 use switchboard_proto::chat::ChatResponse;
 use switchboard_proto::stream::encode_all;
 use switchboard_upstream::adapters::{client_encoder, write_for_client};
+use switchboard_upstream::catalog::header_value as header;
 use switchboard_upstream::{ChatCall, builtin};
 
 use crate::routing::Served;
@@ -22,10 +23,6 @@ pub const PROVIDER: HeaderName = HeaderName::from_static("x-switchboard-provider
 pub const UPSTREAM_MODEL: HeaderName = HeaderName::from_static("x-switchboard-upstream-model");
 /// How many upstream attempts the call took.
 pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
-
-fn header(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
 
 /// A `200` JSON answer from a deployment; [`with_route`] adds who served it.
 pub fn json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
