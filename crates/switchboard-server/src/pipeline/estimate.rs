@@ -1,16 +1,22 @@
 //! The reservation estimate: what a call can cost at most, before it is made.
 //!
 //! Input tokens are counted with a real tokenizer (tiktoken's `o200k_base`, the one
-//! OpenAI's current models use), plus OpenAI's per-message framing; output tokens are the
-//! request's `max_tokens` (or the model's output cap, or [`DEFAULT_OUTPUT_RESERVE`]) times
-//! the number of choices. Other providers tokenize differently, so their input count gets
-//! a [`FOREIGN_TOKENIZER_MARGIN`]; the call is settled to the provider's real usage
+//! OpenAI's current models use; a text counted recently, such as a system prompt or an
+//! earlier turn of the conversation, is remembered: `count_memo`), plus OpenAI's
+//! per-message framing; output tokens are the request's `max_tokens` (or the model's
+//! output cap, or [`DEFAULT_OUTPUT_RESERVE`]) times the number of choices. Other
+//! providers tokenize differently, so their input count gets a
+//! [`FOREIGN_TOKENIZER_MARGIN`]; the call is settled to the provider's real usage
 //! afterwards anyway, so the margin only decides how close to a limit a call is admitted.
+
+use std::sync::LazyLock;
 
 use switchboard_config::ProviderKind;
 use switchboard_core::{Money, Usage};
 use switchboard_proto::chat::{ChatRequest, Part};
 use switchboard_upstream::Deployment;
+
+use super::count_memo::CountMemo;
 
 /// Output tokens reserved when neither the request nor the price table caps the answer.
 pub const DEFAULT_OUTPUT_RESERVE: u64 = 4096;
@@ -36,8 +42,16 @@ impl Estimate {
     }
 }
 
+/// Slots of the process's memo of recent counts (32 bytes each): enough for the system
+/// prompts and recent conversation turns of many callers at once.
+const MEMO_SLOTS: usize = 4096;
+
+static MEMO: LazyLock<CountMemo> = LazyLock::new(|| CountMemo::new(MEMO_SLOTS));
+
+/// `text`'s tokens; a text counted recently (a system prompt, an earlier turn of the
+/// conversation) is remembered rather than tokenized again.
 pub fn count_tokens(text: &str) -> u64 {
-    super::bpe::count(text)
+    MEMO.count(text, super::bpe::count)
 }
 
 fn with_margin(tokens: u64, d: &Deployment) -> u64 {

@@ -31,6 +31,7 @@ pub mod attempt;
 pub mod bpe;
 pub mod cached;
 pub mod chat;
+mod count_memo;
 pub mod embeddings;
 pub mod estimate;
 pub mod guardrails;

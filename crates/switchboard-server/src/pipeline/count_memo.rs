@@ -1,0 +1,143 @@
+//! Token counts of texts seen recently, so the parts a prompt repeats are tokenized once.
+//!
+//! Chat clients send the whole conversation on every turn, and an app's calls mostly
+//! share one system prompt. Without a memo each call tokenizes every earlier message
+//! again, so the estimate's cost grows with the length of the conversation: a text of
+//! 10,000 tokens costs milliseconds to count and a few microseconds to hash. The memo
+//! is a fixed table of slots, each holding the last text that hashed to it (its keyed
+//! 64-bit hash and length, and its count), so its memory never grows and a miss only
+//! means counting as before. Two different texts would have to agree in length and in
+//! all 64 bits of a hash keyed at random per process to share a count; even then only
+//! an estimate is off, and settlement charges the provider's own count.
+
+use std::hash::BuildHasher;
+
+use parking_lot::Mutex;
+
+/// Texts shorter than this are counted every time: hashing them saves nothing.
+pub const MIN_MEMO_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    hash: u64,
+    /// Never below [`MIN_MEMO_LEN`] once filled, so an empty slot matches no text.
+    len: usize,
+    count: u64,
+}
+
+/// A direct-mapped memo of token counts.
+pub struct CountMemo {
+    slots: Box<[Mutex<Slot>]>,
+    hasher: foldhash::quality::RandomState,
+}
+
+impl CountMemo {
+    /// A memo of `slots` entries (rounded up to a power of two).
+    pub fn new(slots: usize) -> Self {
+        let n = slots.max(1).next_power_of_two();
+        Self {
+            slots: (0..n).map(|_| Mutex::new(Slot::default())).collect(),
+            hasher: foldhash::quality::RandomState::default(),
+        }
+    }
+
+    /// `text`'s count: the remembered one when `text` was counted recently, else
+    /// `count(text)`, remembered for next time.
+    pub fn count(&self, text: &str, count: impl FnOnce(&str) -> u64) -> u64 {
+        if text.len() < MIN_MEMO_LEN {
+            return count(text);
+        }
+        let hash = self.hasher.hash_one(text);
+        let slot = &self.slots[(hash as usize) & (self.slots.len() - 1)];
+        {
+            let s = slot.lock();
+            if s.hash == hash && s.len == text.len() {
+                return s.count;
+            }
+        }
+        let n = count(text);
+        *slot.lock() = Slot {
+            hash,
+            len: text.len(),
+            count: n,
+        };
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// A stand-in tokenizer that counts how often it runs: one token per word.
+    fn counting(calls: &Cell<u32>) -> impl Fn(&str) -> u64 + '_ {
+        move |t: &str| {
+            calls.set(calls.get() + 1);
+            t.split_whitespace().count() as u64
+        }
+    }
+
+    #[test]
+    fn a_text_seen_again_is_not_counted_again() {
+        let memo = CountMemo::new(64);
+        let calls = Cell::new(0);
+        let system = "You are a helpful assistant who answers in one short sentence.";
+        assert_eq!(memo.count(system, counting(&calls)), 11);
+        assert_eq!(memo.count(system, counting(&calls)), 11);
+        // The same text in another allocation.
+        let copy = String::from(system);
+        assert_eq!(memo.count(&copy, counting(&calls)), 11);
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[test]
+    fn texts_sharing_a_slot_each_get_their_own_count() {
+        // One slot: every text lands in it, so each one replaces the last.
+        let memo = CountMemo::new(1);
+        let calls = Cell::new(0);
+        let a = "one two three four five six";
+        let b = "seven eight nine ten eleven";
+        for _ in 0..3 {
+            assert_eq!(memo.count(a, counting(&calls)), 6);
+            assert_eq!(memo.count(b, counting(&calls)), 5);
+        }
+        assert_eq!(calls.get(), 6, "each text evicts the other");
+        assert_eq!(memo.count(b, counting(&calls)), 5);
+        assert_eq!(calls.get(), 6, "the last text stays remembered");
+    }
+
+    #[test]
+    fn texts_of_one_length_do_not_share_a_count() {
+        let memo = CountMemo::new(1024);
+        let calls = Cell::new(0);
+        let texts: Vec<String> = (0..500)
+            .map(|i| format!("word {i:04} {}", "x ".repeat(i % 7)))
+            .collect();
+        for t in &texts {
+            assert_eq!(
+                memo.count(t, counting(&calls)),
+                t.split_whitespace().count() as u64
+            );
+        }
+        for t in &texts {
+            assert_eq!(
+                memo.count(t, counting(&calls)),
+                t.split_whitespace().count() as u64,
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn short_texts_are_counted_every_time() {
+        let memo = CountMemo::new(64);
+        let calls = Cell::new(0);
+        let short = "hi there";
+        assert!(short.len() < MIN_MEMO_LEN);
+        assert_eq!(memo.count(short, counting(&calls)), 2);
+        assert_eq!(memo.count(short, counting(&calls)), 2);
+        assert_eq!(calls.get(), 2);
+    }
+}
