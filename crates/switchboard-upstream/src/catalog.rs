@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use switchboard_config::{Config, ProviderKind, Secret};
 use switchboard_core::Price;
 
+use crate::adapters::Prepared;
 use crate::client::{ClientOptions, HttpClient};
 use crate::error::UpstreamError;
 
@@ -24,6 +25,8 @@ pub struct Provider {
     pub(crate) api_key: Option<Secret>,
     pub(crate) api_version: Option<String>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// The key's header and the fixed URLs, made once.
+    pub(crate) prepared: Prepared,
     pub total_timeout: Duration,
     pub stream_idle_timeout: Duration,
     /// `None` for the builtin provider, which answers in-process.
@@ -146,10 +149,12 @@ impl Catalog {
                 value.set_sensitive(true);
                 headers.push((name, value));
             }
+            let base_url = p.resolved_base_url().unwrap_or_default();
             let provider = Provider {
                 name: name.clone(),
                 kind: p.kind,
-                base_url: p.resolved_base_url().unwrap_or_default(),
+                prepared: Prepared::new(p.kind, &base_url, p.api_key.as_ref()),
+                base_url,
                 api_key: p.api_key.clone(),
                 api_version: p.api_version.clone(),
                 headers,

@@ -7,7 +7,7 @@ use switchboard_core::Wire;
 use switchboard_proto::ProtoError;
 use switchboard_proto::anthropic::request;
 
-use super::{finish, json_str, post, secret_header};
+use super::{finish, json_str, post};
 use crate::call::ChatCall;
 use crate::catalog::Deployment;
 
@@ -21,11 +21,9 @@ pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes
     } else {
         request::write(&call.chat, &d.model)?
     };
-    let url = format!("{}/v1/messages", d.provider.base_url);
-    let version = d.provider.api_version.as_deref().unwrap_or(DEFAULT_VERSION);
-    let mut b = post(&d.provider, &url).header("anthropic-version", version);
-    if let Some(key) = &d.provider.api_key {
-        b = b.header("x-api-key", secret_header(key.expose())?);
-    }
+    let p = &d.provider;
+    let url = || format!("{}/v1/messages", p.base_url);
+    let version = p.api_version.as_deref().unwrap_or(DEFAULT_VERSION);
+    let b = post(p, p.prepared.chat.as_ref(), url)?.header("anthropic-version", version);
     finish(b, body)
 }

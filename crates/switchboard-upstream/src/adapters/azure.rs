@@ -7,7 +7,7 @@ use http_body_util::Full;
 use switchboard_proto::ProtoError;
 use switchboard_proto::openai::embeddings as emb;
 
-use super::{finish, openai, post, secret_header};
+use super::{finish, openai, post};
 use crate::call::{ChatCall, EmbeddingsCall};
 use crate::catalog::Deployment;
 
@@ -19,20 +19,10 @@ fn url(d: &Deployment, operation: &str) -> String {
     )
 }
 
-fn authorized(
-    d: &Deployment,
-    b: http::request::Builder,
-) -> Result<http::request::Builder, ProtoError> {
-    Ok(match &d.provider.api_key {
-        Some(key) => b.header("api-key", secret_header(key.expose())?),
-        None => b,
-    })
-}
-
 pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = openai::chat_body(d, call)?;
     finish(
-        authorized(d, post(&d.provider, &url(d, "chat/completions")))?,
+        post(&d.provider, None, || url(d, "chat/completions"))?,
         body,
     )
 }
@@ -42,8 +32,5 @@ pub(super) fn embeddings(
     call: &EmbeddingsCall,
 ) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = emb::passthrough_body(&call.request, &d.model);
-    finish(
-        authorized(d, post(&d.provider, &url(d, "embeddings")))?,
-        body,
-    )
+    finish(post(&d.provider, None, || url(d, "embeddings"))?, body)
 }

@@ -10,18 +10,10 @@ use switchboard_proto::ProtoError;
 use switchboard_proto::gemini::{embeddings as gem_emb, request};
 use switchboard_proto::openai::embeddings as oai_emb;
 
-use super::{finish, post, secret_header};
+use super::{finish, post};
 use crate::builtin::count_words;
 use crate::call::{ChatCall, EmbeddingsCall};
 use crate::catalog::Deployment;
-
-fn authorized(d: &Deployment, url: &str) -> Result<http::request::Builder, ProtoError> {
-    let b = post(&d.provider, url);
-    Ok(match &d.provider.api_key {
-        Some(key) => b.header("x-goog-api-key", secret_header(key.expose())?),
-        None => b,
-    })
-}
 
 pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = request::write(&call.chat)?;
@@ -34,7 +26,7 @@ pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes
         "{}/v1beta/models/{}:{operation}",
         d.provider.base_url, d.model
     );
-    finish(authorized(d, &url)?, body)
+    finish(post(&d.provider, None, || url)?, body)
 }
 
 fn texts(call: &EmbeddingsCall) -> Result<&[String], ProtoError> {
@@ -53,7 +45,7 @@ pub(super) fn embeddings(
         "{}/v1beta/models/{}:batchEmbedContents",
         d.provider.base_url, d.model
     );
-    finish(authorized(d, &url)?, body)
+    finish(post(&d.provider, None, || url)?, body)
 }
 
 /// Gemini's batch answer carries no usage; input tokens are estimated by word count.

@@ -9,12 +9,15 @@ mod anthropic;
 mod azure;
 mod gemini;
 mod openai;
+mod prepared;
+
+pub(crate) use prepared::Prepared;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{Method, Request};
+use http::{Method, Request, Uri};
 use http_body_util::Full;
 use switchboard_config::ProviderKind;
 use switchboard_core::{Usage, Wire};
@@ -159,31 +162,35 @@ pub(crate) fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A JSON POST with the provider's extra headers.
-fn post(p: &Provider, url: &str) -> http::request::Builder {
-    let mut b = Request::builder()
-        .method(Method::POST)
-        .uri(url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// A JSON POST with the provider's key and extra headers, to the URL the catalog made
+/// (`prepared`) or else to `url()`, made for this call.
+fn post(
+    p: &Provider,
+    prepared: Option<&Uri>,
+    url: impl FnOnce() -> String,
+) -> Result<http::request::Builder, ProtoError> {
+    let b = Request::builder().method(Method::POST);
+    let mut b = match prepared {
+        Some(uri) => b.uri(uri.clone()),
+        None => b.uri(url()),
+    }
+    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (k, v) in &p.headers {
         b = b.header(k, v);
     }
-    b
+    match &p.prepared.auth {
+        Ok(Some((name, value))) => Ok(b.header(name, value.clone())),
+        Ok(None) => Ok(b),
+        Err(prepared::KeyNotAHeader) => Err(ProtoError::Unsupported(
+            "the provider key holds characters not allowed in a header".into(),
+        )),
+    }
 }
 
 /// Finishes a request, turning a builder error (a bad URL) into a clear message.
 fn finish(b: http::request::Builder, body: Bytes) -> Result<Request<Full<Bytes>>, ProtoError> {
     b.body(Full::new(body))
         .map_err(|e| ProtoError::Unsupported(format!("cannot build the upstream request: {e}")))
-}
-
-/// A secret header value, marked sensitive so it is never logged by hyper or us.
-fn secret_header(value: &str) -> Result<HeaderValue, ProtoError> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        ProtoError::Unsupported("the provider key holds characters not allowed in a header".into())
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 /// `s` as a JSON string literal.

@@ -2,14 +2,13 @@
 
 use bytes::Bytes;
 use http::Request;
-use http::header::AUTHORIZATION;
 use http_body_util::Full;
 use switchboard_config::ProviderKind;
 use switchboard_core::Wire;
 use switchboard_proto::ProtoError;
 use switchboard_proto::openai::{embeddings as emb, request};
 
-use super::{finish, post, secret_header};
+use super::{finish, post};
 use crate::call::{ChatCall, EmbeddingsCall};
 use crate::catalog::Deployment;
 
@@ -30,8 +29,9 @@ pub(super) fn chat_body(d: &Deployment, call: &ChatCall) -> Result<Bytes, ProtoE
 
 pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = chat_body(d, call)?;
-    let url = format!("{}/chat/completions", d.provider.base_url);
-    finish(authorized(d, post(&d.provider, &url))?, body)
+    let p = &d.provider;
+    let url = || format!("{}/chat/completions", p.base_url);
+    finish(post(p, p.prepared.chat.as_ref(), url)?, body)
 }
 
 pub(super) fn embeddings(
@@ -39,19 +39,7 @@ pub(super) fn embeddings(
     call: &EmbeddingsCall,
 ) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = emb::passthrough_body(&call.request, &d.model);
-    let url = format!("{}/embeddings", d.provider.base_url);
-    finish(authorized(d, post(&d.provider, &url))?, body)
-}
-
-fn authorized(
-    d: &Deployment,
-    b: http::request::Builder,
-) -> Result<http::request::Builder, ProtoError> {
-    Ok(match &d.provider.api_key {
-        Some(key) if !key.expose().is_empty() => b.header(
-            AUTHORIZATION,
-            secret_header(&format!("Bearer {}", key.expose()))?,
-        ),
-        _ => b,
-    })
+    let p = &d.provider;
+    let url = || format!("{}/embeddings", p.base_url);
+    finish(post(p, p.prepared.embeddings.as_ref(), url)?, body)
 }
