@@ -45,6 +45,9 @@ fn served(
     content_type: &'static str,
 ) -> Response<ResponseBody> {
     let mut resp = Response::new(body);
+    // Room for every header an answer gets (content type, request id, route, cost,
+    // trace, cache), so the map is not grown and rehashed on the way.
+    *resp.headers_mut() = http::HeaderMap::with_capacity(12);
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(REQUEST_ID, header(id.as_str()));
