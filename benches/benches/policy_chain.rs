@@ -45,7 +45,9 @@ fn bench(c: &mut Criterion) {
     let inbound = request::parse(body.clone()).expect("parse");
     let identity = gw.keys.authenticate(&h, gw.now_ms()).expect("key");
     let d = route::route(&gw.catalog, &identity, "gpt").expect("route")[0].clone();
-    group.bench_function("estimate", |b| b.iter(|| estimate::chat(&inbound.chat, &d)));
+    group.bench_function("estimate", |b| {
+        b.iter(|| estimate::chat("bench", &inbound.chat, &d))
+    });
 
     let mut n = 0u64;
     group.bench_function("admit_and_settle", |b| {
@@ -68,7 +70,7 @@ fn bench(c: &mut Criterion) {
             };
             let gw = Arc::clone(&gw);
             let d = d.clone();
-            let est = estimate::chat(&inbound.chat, &d);
+            let est = estimate::chat("bench", &inbound.chat, &d);
             async move {
                 let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
                 let acct = Accounting::new(Arc::clone(&gw), ctx, d.price, est, admission);
@@ -93,7 +95,7 @@ fn bench(c: &mut Criterion) {
                 trace: TraceContext::for_request(&HeaderMap::new()),
             };
             let gw = Arc::clone(&gw);
-            let est = estimate::chat(&inbound.chat, &d);
+            let est = estimate::chat("bench", &inbound.chat, &d);
             async move {
                 let admission = policy::admit(&gw, &ctx, &est).await.expect("admitted");
                 if let Some(r) = admission.reservation {
@@ -144,7 +146,7 @@ fn bench(c: &mut Criterion) {
                 let d = route::route(&gw.catalog, &identity, &inbound.chat.model).expect("route")
                     [0]
                 .clone();
-                let est = estimate::chat(&inbound.chat, &d);
+                let est = estimate::chat("bench", &inbound.chat, &d);
                 let id = RequestId::new(format!("w{n}"));
                 let ctx = RequestCtx {
                     id: id.clone(),

@@ -40,7 +40,7 @@ pub async fn serve(
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let requested = call.chat.model.clone();
     route::route(&gw.catalog, &ctx.identity, &requested)?;
-    let counted = estimate::count_chat(&call.chat);
+    let counted = estimate::count_chat(&ctx.identity.tenant, &call.chat);
     let resolve::Serving { alias, shadow_tier } = match gw.config.models.get(&requested) {
         Some(m) => {
             let mut explain = routing::Explain::default();

@@ -6,9 +6,11 @@
 //! 10,000 tokens costs milliseconds to count and a few microseconds to hash. The memo
 //! is a fixed table of slots, each holding the last text that hashed to it (its keyed
 //! 64-bit hash and length, and its count), so its memory never grows and a miss only
-//! means counting as before. Two different texts would have to agree in length and in
-//! all 64 bits of a hash keyed at random per process to share a count; even then only
-//! an estimate is off, and settlement charges the provider's own count.
+//! means counting as before. Entries are per scope (the tenant), so one tenant never
+//! hits on another's text and cannot learn from its own timing what others sent. Two
+//! different texts would have to agree in length and in all 64 bits of a hash keyed at
+//! random per process to share a count; even then only an estimate is off, and
+//! settlement charges the provider's own count.
 
 use std::hash::BuildHasher;
 
@@ -41,13 +43,14 @@ impl CountMemo {
         }
     }
 
-    /// `text`'s count: the remembered one when `text` was counted recently, else
-    /// `count(text)`, remembered for next time.
-    pub fn count(&self, text: &str, count: impl FnOnce(&str) -> u64) -> u64 {
+    /// `text`'s count: the remembered one when `text` was counted recently for the same
+    /// `scope`, else `count(text)`, remembered for next time. Scopes never share a
+    /// count, so a hit says nothing about what other scopes sent.
+    pub fn count(&self, scope: &str, text: &str, count: impl FnOnce(&str) -> u64) -> u64 {
         if text.len() < MIN_MEMO_LEN {
             return count(text);
         }
-        let hash = self.hasher.hash_one(text);
+        let hash = self.hasher.hash_one((scope, text));
         let slot = &self.slots[(hash as usize) & (self.slots.len() - 1)];
         {
             let s = slot.lock();
@@ -84,11 +87,11 @@ mod tests {
         let memo = CountMemo::new(64);
         let calls = Cell::new(0);
         let system = "You are a helpful assistant who answers in one short sentence.";
-        assert_eq!(memo.count(system, counting(&calls)), 11);
-        assert_eq!(memo.count(system, counting(&calls)), 11);
+        assert_eq!(memo.count("acme", system, counting(&calls)), 11);
+        assert_eq!(memo.count("acme", system, counting(&calls)), 11);
         // The same text in another allocation.
         let copy = String::from(system);
-        assert_eq!(memo.count(&copy, counting(&calls)), 11);
+        assert_eq!(memo.count("acme", &copy, counting(&calls)), 11);
         assert_eq!(calls.get(), 1);
     }
 
@@ -100,11 +103,11 @@ mod tests {
         let a = "one two three four five six";
         let b = "seven eight nine ten eleven";
         for _ in 0..3 {
-            assert_eq!(memo.count(a, counting(&calls)), 6);
-            assert_eq!(memo.count(b, counting(&calls)), 5);
+            assert_eq!(memo.count("acme", a, counting(&calls)), 6);
+            assert_eq!(memo.count("acme", b, counting(&calls)), 5);
         }
         assert_eq!(calls.get(), 6, "each text evicts the other");
-        assert_eq!(memo.count(b, counting(&calls)), 5);
+        assert_eq!(memo.count("acme", b, counting(&calls)), 5);
         assert_eq!(calls.get(), 6, "the last text stays remembered");
     }
 
@@ -117,17 +120,30 @@ mod tests {
             .collect();
         for t in &texts {
             assert_eq!(
-                memo.count(t, counting(&calls)),
+                memo.count("acme", t, counting(&calls)),
                 t.split_whitespace().count() as u64
             );
         }
         for t in &texts {
             assert_eq!(
-                memo.count(t, counting(&calls)),
+                memo.count("acme", t, counting(&calls)),
                 t.split_whitespace().count() as u64,
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn one_scope_never_hits_on_another_scopes_text() {
+        let memo = CountMemo::new(64);
+        let calls = Cell::new(0);
+        let system = "You are the internal assistant of a company that keeps its prompt.";
+        assert_eq!(memo.count("acme", system, counting(&calls)), 12);
+        assert_eq!(memo.count("globex", system, counting(&calls)), 12);
+        assert_eq!(calls.get(), 2, "globex's first call counts the text itself");
+        assert_eq!(memo.count("acme", system, counting(&calls)), 12);
+        assert_eq!(memo.count("globex", system, counting(&calls)), 12);
+        assert_eq!(calls.get(), 2, "each scope then hits its own entry");
     }
 
     #[test]
@@ -136,8 +152,8 @@ mod tests {
         let calls = Cell::new(0);
         let short = "hi there";
         assert!(short.len() < MIN_MEMO_LEN);
-        assert_eq!(memo.count(short, counting(&calls)), 2);
-        assert_eq!(memo.count(short, counting(&calls)), 2);
+        assert_eq!(memo.count("acme", short, counting(&calls)), 2);
+        assert_eq!(memo.count("acme", short, counting(&calls)), 2);
         assert_eq!(calls.get(), 2);
     }
 }

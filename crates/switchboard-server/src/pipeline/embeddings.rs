@@ -29,7 +29,7 @@ pub async fn serve(
     route::route(&gw.catalog, &ctx.identity, &alias)?;
     let texts = call.request.texts.as_deref();
     let estimate = plan_estimate(gw, &alias, |d| {
-        estimate::embeddings(texts, call.request.raw.body_len(), d)
+        estimate::embeddings(&ctx.identity.tenant, texts, call.request.raw.body_len(), d)
     })?;
     let admission = policy::admit(gw, ctx, &estimate).await?;
     let first_price = resolve::deployments(gw, &alias)?

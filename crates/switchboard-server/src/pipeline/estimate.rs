@@ -48,10 +48,12 @@ const MEMO_SLOTS: usize = 4096;
 
 static MEMO: LazyLock<CountMemo> = LazyLock::new(|| CountMemo::new(MEMO_SLOTS));
 
-/// `text`'s tokens; a text counted recently (a system prompt, an earlier turn of the
-/// conversation) is remembered rather than tokenized again.
-pub fn count_tokens(text: &str) -> u64 {
-    MEMO.count(text, super::bpe::count)
+/// `text`'s tokens; a text `tenant` had counted recently (a system prompt, an earlier
+/// turn of the conversation) is remembered rather than tokenized again. The memo is kept
+/// per tenant: a call must never be able to tell, by how fast it is admitted, whether
+/// another tenant sent the same text.
+pub fn count_tokens(tenant: &str, text: &str) -> u64 {
+    MEMO.count(tenant, text, super::bpe::count)
 }
 
 fn with_margin(tokens: u64, d: &Deployment) -> u64 {
@@ -72,24 +74,27 @@ pub struct Counted {
 }
 
 /// Counts a chat request's tokens once; [`Counted::on`] prices them per deployment.
-pub fn count_chat(req: &ChatRequest) -> Counted {
+pub fn count_chat(tenant: &str, req: &ChatRequest) -> Counted {
     let mut input = REPLY_PRIMING;
     for m in &req.messages {
         input += PER_MESSAGE;
         for part in &m.content {
             input += match part {
-                Part::Text(t) => count_tokens(t),
+                Part::Text(t) => count_tokens(tenant, t),
                 Part::Image(_) => PER_IMAGE,
             };
         }
         for call in &m.tool_calls {
-            input += count_tokens(&call.name) + count_tokens(&call.arguments);
+            input += count_tokens(tenant, &call.name) + count_tokens(tenant, &call.arguments);
         }
     }
     for tool in &req.tools {
-        input += count_tokens(&tool.name)
-            + tool.description.as_deref().map_or(0, count_tokens)
-            + count_tokens(&tool.parameters.to_string());
+        input += count_tokens(tenant, &tool.name)
+            + tool
+                .description
+                .as_deref()
+                .map_or(0, |d| count_tokens(tenant, d))
+            + count_tokens(tenant, &tool.parameters.to_string());
     }
     Counted {
         input_tokens: input,
@@ -132,14 +137,19 @@ impl Counted {
 }
 
 /// The most a chat call can use on `d`.
-pub fn chat(req: &ChatRequest, d: &Deployment) -> Estimate {
-    count_chat(req).on(d)
+pub fn chat(tenant: &str, req: &ChatRequest, d: &Deployment) -> Estimate {
+    count_chat(tenant, req).on(d)
 }
 
 /// The most an embeddings call can use on `d` (input only).
-pub fn embeddings(texts: Option<&[String]>, raw_len: usize, d: &Deployment) -> Estimate {
+pub fn embeddings(
+    tenant: &str,
+    texts: Option<&[String]>,
+    raw_len: usize,
+    d: &Deployment,
+) -> Estimate {
     let input = match texts {
-        Some(texts) => texts.iter().map(|t| count_tokens(t)).sum(),
+        Some(texts) => texts.iter().map(|t| count_tokens(tenant, t)).sum(),
         // Token-id arrays: at most one token per two bytes of JSON (`1,`).
         None => raw_len as u64 / 2,
     };
@@ -156,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_tokenizer_counts_like_openai() {
-        assert_eq!(count_tokens("hello world"), 2);
-        assert_eq!(count_tokens(""), 0);
+        assert_eq!(count_tokens("t", "hello world"), 2);
+        assert_eq!(count_tokens("t", ""), 0);
     }
 }

@@ -94,7 +94,7 @@ pub fn check_chat(
     // The tokenizer runs again on the redacted prompt for the call's estimate; here it
     // runs only when the guard has a token limit to check.
     let tokens = if guard.limits_input_tokens() {
-        count_chat(&call.chat).input_tokens
+        count_chat(&ctx.identity.tenant, &call.chat).input_tokens
     } else {
         0
     };
@@ -122,9 +122,10 @@ pub fn check_embeddings(
     let mut value: serde_json::Value =
         serde_json::from_slice(call.request.raw.body()).unwrap_or_default();
     let tokens = match &call.request.texts {
-        Some(texts) if guard.limits_input_tokens() => {
-            texts.iter().map(|t| super::estimate::count_tokens(t)).sum()
-        }
+        Some(texts) if guard.limits_input_tokens() => texts
+            .iter()
+            .map(|t| super::estimate::count_tokens(&ctx.identity.tenant, t))
+            .sum(),
         _ => 0,
     };
     let findings = blocked(ctx, guard.check_request_json(&mut value, tokens))?;

@@ -44,7 +44,7 @@ pub fn features(
             .clone()
             .flat_map(|msg| &msg.content)
             .map(|p| match p {
-                Part::Text(t) => count_tokens(t),
+                Part::Text(t) => count_tokens(&ctx.identity.tenant, t),
                 Part::Image(_) => 0,
             })
             .sum()
