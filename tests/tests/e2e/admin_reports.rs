@@ -186,3 +186,34 @@ async fn spend_groups_by_team_and_by_provider_and_the_groups_add_up() {
     assert_eq!(late, [row("mock-openai", 2, "0.000007000")]);
     assert_eq!(total, "0.000007000");
 }
+
+/// A report right after a call includes it, however long the writer holds a batch
+/// before its group commit: the report waits for this node's records to be durable.
+#[tokio::test]
+async fn a_report_right_after_a_call_includes_it_before_the_commit_delay_ends() {
+    let h = Harness::builder()
+        .with_toml("[audit]\ncommit_delay = \"1h\"\n")
+        .start()
+        .await;
+    let r = h
+        .post(
+            "/v1/chat/completions",
+            "sk-acme-search-0003",
+            ask("metered", 3),
+        )
+        .await;
+    assert_eq!(r.status, 401, "an unknown key is refused and audited");
+    let r = h
+        .post("/v1/chat/completions", KEY_A, ask("metered", 4))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let (by_tenant, total) = spend(&h, "group_by=tenant").await;
+    assert_eq!(
+        by_tenant,
+        [row("acme", 1, "0.000004000"), row("-", 1, "0.000000000")]
+    );
+    assert_eq!(total, "0.000004000");
+    let records = audit(&h, "limit=10").await;
+    assert_eq!(field(&records, "status"), [&json!(200), &json!(401)]);
+}

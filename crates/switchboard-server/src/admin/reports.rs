@@ -4,6 +4,12 @@
 //! rather than kept in a second store that could disagree. Scans stream the segments in
 //! a blocking task and keep only the aggregates (spend) or a bounded set of records
 //! (audit), so memory stays flat whatever the time range.
+//!
+//! A report first waits for this node's records so far to be on disk (the writer's group
+//! commit holds a batch for up to `audit.commit_delay`), so a call that has been answered
+//! is in the next report: an operator checking a call's cost right after it must not
+//! see nothing. On a failing disk that wait is bounded by [`DURABLE_WAIT`], and the
+//! report shows what is on disk.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -20,6 +26,24 @@ use crate::gateway::Gateway;
 
 /// Most records one audit query returns.
 const MAX_RECORDS: usize = 10_000;
+
+/// Longest a report waits for this node's newest records to be durable.
+const DURABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits (at most [`DURABLE_WAIT`]) until every record this node has sent its audit
+/// writer is on disk, so the scan that follows sees every call answered so far.
+async fn durable_first(gw: &Gateway) {
+    match tokio::time::timeout(DURABLE_WAIT, gw.audit.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "audit log closed; the report shows what is on disk")
+        }
+        Err(_) => tracing::warn!(
+            wait_ms = DURABLE_WAIT.as_millis() as u64,
+            "audit records not yet durable; the report shows what is on disk"
+        ),
+    }
+}
 
 fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, String> {
     match query_param(query, name) {
@@ -86,6 +110,7 @@ pub async fn spend(gw: &Gateway, query: Option<&str>) -> AdminResponse {
             "group_by: `{by}` is not one of tenant, team, key, model, provider, tag"
         ));
     }
+    durable_first(gw).await;
     let dir: PathBuf = gw.config.audit_dir();
     let by_task = by.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -168,6 +193,7 @@ pub async fn audit(gw: &Gateway, query: Option<&str>) -> AdminResponse {
         Some("cost") => true,
         Some(other) => return bad_request(format!("order: `{other}` is not time or cost")),
     };
+    durable_first(gw).await;
     let dir = gw.config.audit_dir();
     let result = tokio::task::spawn_blocking(move || {
         if by_cost {
