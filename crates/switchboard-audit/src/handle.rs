@@ -24,7 +24,7 @@ use crate::lock::DirLock;
 use crate::record::AuditRecord;
 use crate::recovery::{RecoveryReport, recover};
 use crate::sink::{FileSink, SegmentSink};
-use crate::writer::{Appended, AuditMsg, AuditWriterActor, Pending, Shared, WriterArgs};
+use crate::writer::{Appended, AuditMsg, AuditWriterActor, Pending, Pushed, Shared, WriterArgs};
 
 /// Opens (or creates) the log directory and starts its writer.
 pub async fn start(config: AuditConfig) -> Result<AuditLog, AuditError> {
@@ -217,11 +217,8 @@ impl AuditSlot {
         record: AuditRecord,
     ) -> impl Future<Output = Result<Appended, AuditError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = self
-            .cast(record, Some(reply), None)
-            .map(|()| rx)
-            .map_err(|_| AuditError::Closed);
-        async move { sent?.await.map_err(|_| AuditError::Closed)? }
+        self.hand_over(record, Some(reply), None);
+        async move { rx.await.map_err(|_| AuditError::Closed)? }
     }
 
     /// Sends the record to the writer now, like [`AuditSlot::send`], with nobody waiting
@@ -235,35 +232,107 @@ impl AuditSlot {
     /// to be written: its drop is the signal. The gateway holds a call's ledger reports
     /// this way, so no owner counts spend the audit log could still lose in a crash.
     pub fn submit_holding(self, record: AuditRecord, hold: Option<Box<dyn Send>>) {
-        if let Err(back) = self.cast(record, None, hold) {
-            let request_id = back.as_ref().map_or("-", |p| p.record.request_id.as_str());
-            tracing::error!(%request_id, error = %AuditError::Closed,
-                "audit record could not be written");
-        }
+        self.hand_over(record, None, hold);
     }
 
-    /// Hands the record to the writer; on failure (the writer is gone: the log is
-    /// closed) gives the record back when the message still holds it.
-    fn cast(
+    /// Queues the record for the writer. If the log is closed (or its writer gone) the
+    /// record is refused at once: its waiter gets [`AuditError::Closed`], or, with no
+    /// waiter, the refusal is logged with its request id.
+    fn hand_over(
         self,
         record: AuditRecord,
         reply: Option<oneshot::Sender<Result<Appended, AuditError>>>,
         hold: Option<Box<dyn Send>>,
-    ) -> Result<(), Option<Box<Pending>>> {
-        let pending = Box::new(Pending {
+    ) {
+        let pending = Pending {
             record,
             reply,
             permit: self.permit,
             hold,
-        });
+        };
         let shared = &self.log.shared;
+        // Counted before it is queued: the writer may answer it (and count it off)
+        // before this thread runs another line.
         shared.backlog.fetch_add(1, Ordering::Relaxed);
-        self.log.actor.cast(AuditMsg::Append(pending)).map_err(|e| {
-            shared.backlog.fetch_sub(1, Ordering::Relaxed);
-            match e {
-                ractor::MessagingErr::SendErr(AuditMsg::Append(p)) => Some(p),
-                _ => None,
+        let pushed = shared.intake.lock().push(pending);
+        match pushed {
+            Pushed::Closed(back) => {
+                shared.backlog.fetch_sub(1, Ordering::Relaxed);
+                back.tell(Err(AuditError::Closed));
             }
-        })
+            Pushed::Queued { announce: false } => {}
+            Pushed::Queued { announce: true } => {
+                if self.log.actor.cast(AuditMsg::Wake).is_err() {
+                    // The writer is gone and nothing will take the queue: close it and
+                    // refuse what it holds (this record included), so no waiter hangs.
+                    let stranded = shared.intake.lock().close();
+                    for pending in stranded {
+                        shared.backlog.fetch_sub(1, Ordering::Relaxed);
+                        pending.tell(Err(AuditError::Closed));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// On a runtime crowded with busy tasks the writer gets one turn per round of them;
+    /// in that one turn it must take every record appended so far, however many, or a
+    /// loaded node's backlog grows until it refuses calls while the disk is idle.
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_turn_of_the_writer_takes_every_record_appended_while_the_runtime_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AuditConfig::new(dir.path(), "node-a");
+        config.capacity = 10_000;
+        config.max_batch = 10_000;
+        // No commit while the test looks: it is about taking records in, not writing.
+        config.commit_delay = Duration::from_secs(3600);
+        let log = start(config).await.unwrap();
+
+        // Tasks that are always runnable, like connections on a saturated node.
+        let stop = Arc::new(AtomicBool::new(false));
+        let busy: Vec<_> = (0..100)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for i in 0..5_000 {
+            let record = AuditRecord {
+                request_id: format!("req-{i}"),
+                ..AuditRecord::default()
+            };
+            log.try_reserve().unwrap().submit(record);
+        }
+        // Back of the run queue, behind the busy tasks and the writer's wake-up: when
+        // this returns, the writer has had its turn (two rounds, for slack).
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        let queued = format!("{:?}", log.inner.shared.intake.lock());
+        assert!(queued.contains("queued: 0"), "{queued}");
+        assert_eq!(log.backlog(), 5_000, "taken in, not yet durable");
+
+        stop.store(true, Ordering::Relaxed);
+        for task in busy {
+            task.await.unwrap();
+        }
+        log.flush().await.unwrap();
+        assert_eq!(log.backlog(), 0);
+        assert_eq!(log.commits(), 1, "one group commit for all of them");
+        log.shutdown().await.unwrap();
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! # Group commit
 //!
-//! `Append` messages land in a buffer. The first one schedules a `Flush` for
-//! `commit_delay` later (or casts it at once when the delay is zero, where it queues
-//! behind every `Append` already in the mailbox); when it arrives, all buffered records
-//! go out in one write and one `sync_data`, `HEAD` is rewritten when due, then every
-//! waiter is answered. While that commit runs, new `Append`s pile up in the mailbox and
-//! become the next batch, so the number of fsyncs follows the disk's speed, not the
-//! request rate. A buffer that reaches `max_batch` is committed at once.
+//! Appended records land in the intake (`writer/intake.rs`), which the writer takes
+//! whole into its buffer at the start of every message; the first append of a batch
+//! wakes it with a `Wake`. A buffer that was empty schedules a `Flush` for
+//! `commit_delay` later (or casts it at once when the delay is zero); when it arrives,
+//! the buffered records go out in one write and one `sync_data`, `HEAD` is rewritten
+//! when due, then every waiter is answered. While that commit runs, new records pile up
+//! in the intake and become the next batch, so the number of fsyncs follows the disk's
+//! speed, not the request rate. A buffer that reaches `max_batch` is committed at once.
 //!
 //! The commit itself, its blocking I/O and its retries are in `writer/commit.rs`.
 
@@ -29,6 +30,9 @@ use crate::sink::SegmentSink;
 
 mod commit;
 mod disk;
+mod intake;
+
+pub(crate) use intake::{Intake, Pushed};
 
 /// What an append resolves to once its record is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +45,8 @@ pub struct Appended {
 /// Counters the actor publishes to every handle.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
+    /// Records appended and not yet taken by the writer.
+    pub intake: parking_lot::Mutex<Intake>,
     pub healthy: AtomicBool,
     pub backlog: AtomicUsize,
     pub commits: AtomicU64,
@@ -57,8 +63,8 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    fn tell(self: Box<Self>, result: Result<Appended, AuditError>) {
-        let Pending { record, reply, .. } = *self;
+    pub(crate) fn tell(self, result: Result<Appended, AuditError>) {
+        let Pending { record, reply, .. } = self;
         Self::reply_to(reply, &record, result);
     }
 
@@ -81,7 +87,8 @@ impl Pending {
 }
 
 pub(crate) enum AuditMsg {
-    Append(Box<Pending>),
+    /// Records are waiting in the intake (cast by the append that found it unannounced).
+    Wake,
     /// Commit the buffer (cast by the actor to itself).
     Flush,
     /// Bring `HEAD` up to date if commits left it behind (sent by a timer).
@@ -120,7 +127,7 @@ pub(crate) struct WriterState {
     last_hash: String,
     /// `None` after a start: the first commit opens a new segment.
     segment: Option<Segment>,
-    buffer: VecDeque<Box<Pending>>,
+    buffer: VecDeque<Pending>,
     head_dirty: bool,
     /// When `HEAD` was last rewritten, and whether a `HeadDue` is on its way.
     head_written: Option<Instant>,
@@ -134,7 +141,6 @@ pub(crate) struct WriterState {
     settled: u64,
     barriers: Vec<(u64, oneshot::Sender<()>)>,
     shutdown: Option<(u64, oneshot::Sender<()>)>,
-    closing: bool,
 }
 
 pub(crate) struct AuditWriterActor;
@@ -178,7 +184,6 @@ impl Actor for AuditWriterActor {
             settled: 0,
             barriers: Vec::new(),
             shutdown: None,
-            closing: false,
         })
     }
 
@@ -188,20 +193,14 @@ impl Actor for AuditWriterActor {
         msg: AuditMsg,
         state: &mut WriterState,
     ) -> Result<(), ActorProcessingErr> {
+        // Whatever the message, records appended before it was cast are taken first: a
+        // barrier covers them.
+        let records = state.shared.intake.lock().take();
+        state.accept(records);
         match msg {
-            AuditMsg::Append(mut pending) => {
-                if state.closing {
-                    state.shared.backlog.fetch_sub(1, Ordering::Relaxed);
-                    pending.tell(Err(AuditError::Closed));
-                    return Ok(());
-                }
-                pending.record.node.clone_from(&state.config.node);
-                state.buffer.push_back(pending);
-                state.accepted += 1;
+            AuditMsg::Wake => {
                 if state.buffer.len() >= state.config.max_batch && state.failing.is_none() {
                     state.commit(&myself).await;
-                } else {
-                    state.schedule_flush(&myself, state.config.commit_delay);
                 }
             }
             AuditMsg::Flush => {
@@ -225,10 +224,16 @@ impl Actor for AuditWriterActor {
                 state.commit_now(&myself).await;
             }
             AuditMsg::Shutdown(tx) => {
-                state.closing = true;
+                // Records appended before the shutdown are still written; later ones
+                // are refused by the intake itself.
+                let rest = state.shared.intake.lock().close();
+                state.accept(rest);
                 state.shutdown = Some((state.accepted, tx));
                 state.commit_now(&myself).await;
             }
+        }
+        if !state.buffer.is_empty() {
+            state.schedule_flush(&myself, state.config.commit_delay);
         }
         state.settle_barriers(&myself);
         Ok(())
@@ -241,6 +246,8 @@ impl Actor for AuditWriterActor {
     ) -> Result<(), ActorProcessingErr> {
         // Only reached with records buffered if the actor was stopped from outside:
         // their callers learn it, nothing vanishes silently.
+        let queued = state.shared.intake.lock().close();
+        state.buffer.extend(queued);
         while let Some(pending) = state.buffer.pop_front() {
             state.answer(pending, Err(AuditError::Closed));
         }
@@ -303,13 +310,22 @@ impl WriterState {
         }
     }
 
-    fn answer(&mut self, pending: Box<Pending>, result: Result<Appended, AuditError>) {
+    /// Takes records from the intake into the batch being gathered.
+    fn accept(&mut self, records: Vec<Pending>) {
+        for mut pending in records {
+            pending.record.node.clone_from(&self.config.node);
+            self.buffer.push_back(pending);
+            self.accepted += 1;
+        }
+    }
+
+    fn answer(&mut self, pending: Pending, result: Result<Appended, AuditError>) {
         let Pending {
             record,
             reply,
             permit,
             hold,
-        } = *pending;
+        } = pending;
         Pending::reply_to(reply, &record, result);
         drop(permit);
         drop(hold);

@@ -301,7 +301,13 @@ async fn after_shutdown_appends_fail_instead_of_vanishing() {
     let log = start(config(dir.path())).await.unwrap();
     let other = log.clone();
     log.append(record("acme", 0, 200, 1)).await.unwrap();
+    // Room reserved before the shutdown and used after it: refused, not queued for ever.
+    let early = other.try_reserve().unwrap();
     log.shutdown().await.unwrap();
+    assert!(matches!(
+        early.append(record("acme", 2, 200, 1)).await,
+        Err(AuditError::Closed)
+    ));
     assert!(matches!(
         other.append(record("acme", 1, 200, 1)).await,
         Err(AuditError::Closed)
