@@ -218,8 +218,72 @@ impl RequestIds {
         }
     }
 
+    /// `{prefix}{n:08x}`, written by hand: one allocation (the id's own) instead of a
+    /// `format!` and its copy into the shared string, on every call.
     fn next(&self) -> RequestId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        RequestId::new(format!("{}{n:08x}", self.prefix))
+        let mut buf = [0u8; 64];
+        let prefix = self.prefix.as_bytes();
+        buf[..prefix.len()].copy_from_slice(prefix);
+        let len = prefix.len() + write_hex(&mut buf[prefix.len()..], n, 8);
+        match std::str::from_utf8(&buf[..len]) {
+            Ok(id) => RequestId::new(id),
+            // Unreachable: the prefix is ASCII hex we made, as are the digits.
+            Err(_) => RequestId::new(format!("{}{n:08x}", self.prefix)),
+        }
+    }
+}
+
+/// Writes `n` in lowercase hex, at least `min_digits` wide (zero-padded), at the start of
+/// `out`; returns the number of bytes written. `out` must hold 16 bytes.
+fn write_hex(out: &mut [u8], n: u64, min_digits: usize) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let significant = (64 - n.leading_zeros() as usize).div_ceil(4);
+    let digits = significant.max(min_digits).clamp(1, 16);
+    for (i, byte) in out[..digits].iter_mut().enumerate() {
+        let shift = 4 * (digits - 1 - i);
+        *byte = HEX[((n >> shift) & 0xf) as usize];
+    }
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_what_format_writes() {
+        let mut buf = [0u8; 16];
+        for n in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xabc,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x0123_4567_89ab_cdef,
+            u64::MAX,
+        ] {
+            for width in [0, 1, 8, 16] {
+                let len = write_hex(&mut buf, n, width);
+                assert_eq!(
+                    std::str::from_utf8(&buf[..len]).unwrap(),
+                    format!("{n:0width$x}"),
+                    "{n:#x} at width {width}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn request_ids_are_the_prefix_and_a_counter_past_eight_digits() {
+        let ids = RequestIds::new();
+        assert_eq!(ids.prefix.len(), 14);
+        let first = ids.next();
+        assert_eq!(first.as_str(), format!("{}00000000", ids.prefix));
+        assert_eq!(ids.next().as_str(), format!("{}00000001", ids.prefix));
+        ids.counter.store(0x1_2345_6789, Ordering::Relaxed);
+        assert_eq!(ids.next().as_str(), format!("{}123456789", ids.prefix));
     }
 }
