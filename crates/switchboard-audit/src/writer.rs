@@ -128,6 +128,8 @@ pub(crate) struct WriterState {
     /// `None` after a start: the first commit opens a new segment.
     segment: Option<Segment>,
     buffer: VecDeque<Pending>,
+    /// Empty between messages; swapped with the intake's queue to take it.
+    spare: Vec<Pending>,
     head_dirty: bool,
     /// When `HEAD` was last rewritten, and whether a `HeadDue` is on its way.
     head_written: Option<Instant>,
@@ -174,6 +176,7 @@ impl Actor for AuditWriterActor {
             last_hash: args.recovery.last_hash,
             segment: None,
             buffer: VecDeque::new(),
+            spare: Vec::new(),
             head_dirty,
             head_written: None,
             head_due_pending: false,
@@ -195,8 +198,7 @@ impl Actor for AuditWriterActor {
     ) -> Result<(), ActorProcessingErr> {
         // Whatever the message, records appended before it was cast are taken first: a
         // barrier covers them.
-        let records = state.shared.intake.lock().take();
-        state.accept(records);
+        state.take_intake();
         match msg {
             AuditMsg::Wake => {
                 if state.buffer.len() >= state.config.max_batch && state.failing.is_none() {
@@ -310,8 +312,15 @@ impl WriterState {
         }
     }
 
-    /// Takes records from the intake into the batch being gathered.
-    fn accept(&mut self, records: Vec<Pending>) {
+    /// Takes every record queued in the intake into the batch being gathered.
+    fn take_intake(&mut self) {
+        self.shared.intake.lock().take_into(&mut self.spare);
+        let mut records = std::mem::take(&mut self.spare);
+        self.accept(records.drain(..));
+        self.spare = records;
+    }
+
+    fn accept(&mut self, records: impl IntoIterator<Item = Pending>) {
         for mut pending in records {
             pending.record.node.clone_from(&self.config.node);
             self.buffer.push_back(pending);

@@ -56,16 +56,21 @@ impl Intake {
         Pushed::Queued { announce }
     }
 
-    /// Everything queued, oldest first; the next append wakes the writer again.
-    pub(crate) fn take(&mut self) -> Vec<Pending> {
+    /// Swaps everything queued (oldest first) into `empty`, which must be empty, and
+    /// keeps its allocation for the next batch: the lock is held for a swap, however
+    /// many records there are, and neither side reallocates once both have grown. The
+    /// next append wakes the writer again.
+    pub(crate) fn take_into(&mut self, empty: &mut Vec<Pending>) {
+        debug_assert!(empty.is_empty());
         self.announced = false;
-        std::mem::take(&mut self.records)
+        std::mem::swap(&mut self.records, empty);
     }
 
     /// Refuses every later append and returns what is still queued.
     pub(crate) fn close(&mut self) -> Vec<Pending> {
         self.closed = true;
-        self.take()
+        self.announced = false;
+        std::mem::take(&mut self.records)
     }
 }
 
@@ -101,17 +106,33 @@ mod tests {
         let mut intake = Intake::default();
         assert_eq!(announced(&intake.push(pending("a"))), Some(true));
         assert_eq!(announced(&intake.push(pending("b"))), Some(false));
-        let taken: Vec<_> = intake
-            .take()
-            .into_iter()
-            .map(|p| p.record.request_id)
-            .collect();
+        let mut taken = Vec::new();
+        intake.take_into(&mut taken);
+        let taken: Vec<_> = taken.into_iter().map(|p| p.record.request_id).collect();
         assert_eq!(taken, ["a", "b"], "taken whole, oldest first");
-        assert!(intake.take().is_empty());
+        let mut again = Vec::new();
+        intake.take_into(&mut again);
+        assert!(again.is_empty());
         assert_eq!(
             announced(&intake.push(pending("c"))),
             Some(true),
             "the next batch wakes the writer again"
+        );
+    }
+
+    #[test]
+    fn taking_swaps_allocations_so_neither_side_grows_again() {
+        let mut intake = Intake::default();
+        for i in 0..100 {
+            intake.push(pending(&i.to_string()));
+        }
+        let mut spare = Vec::with_capacity(500);
+        intake.take_into(&mut spare);
+        assert_eq!(spare.len(), 100);
+        assert!(intake.records.is_empty());
+        assert!(
+            intake.records.capacity() >= 500,
+            "the intake got the spare's allocation"
         );
     }
 
