@@ -314,9 +314,14 @@ impl WriterState {
 
     /// Takes every record queued in the intake into the batch being gathered.
     fn take_intake(&mut self) {
+        /// Records' room kept between batches (a record is about 600 bytes): enough for a
+        /// busy node's batches, while a burst's worth is given back rather than held for
+        /// ever by the two queues that trade it.
+        const KEEP: usize = 256;
         self.shared.intake.lock().take_into(&mut self.spare);
         let mut records = std::mem::take(&mut self.spare);
         self.accept(records.drain(..));
+        records.shrink_to(KEEP);
         self.spare = records;
     }
 

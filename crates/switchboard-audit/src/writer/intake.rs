@@ -66,6 +66,12 @@ impl Intake {
         std::mem::swap(&mut self.records, empty);
     }
 
+    /// Records the queue has room for without growing.
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> usize {
+        self.records.capacity()
+    }
+
     /// Refuses every later append and returns what is still queued.
     pub(crate) fn close(&mut self) -> Vec<Pending> {
         self.closed = true;
