@@ -85,10 +85,11 @@ impl SnapshotStore {
         // held: one superseded while it waited leaves the file to the newer offer, which
         // writes after it. So the file always ends at the newest state.
         let _writing = self.writing.lock();
-        let newest = self.held.lock().get(&quota.id).is_some_and(|(_, s)| {
-            (s.epoch, s.term_owner.as_str(), s.version)
-                == (version.0, version.1.as_str(), version.2)
-        });
+        let newest = self
+            .held
+            .lock()
+            .get(&quota.id)
+            .is_some_and(|(_, s)| s.order() == (version.0, version.1.as_str(), version.2));
         if newest && let Err(e) = self.write(&quota.id, &bytes) {
             tracing::warn!(quota = %quota.id, error = %e, "ledger snapshot not persisted");
         }
