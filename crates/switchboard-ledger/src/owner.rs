@@ -211,7 +211,7 @@ impl QuotaLedger {
         let book = |b: &crate::snapshot::BookSnapshot| {
             let mut applied = RecentIds::default();
             for id in &b.recent_ids {
-                applied.insert(&Arc::from(id.as_str()));
+                applied.insert(id);
             }
             Book {
                 period: b.period,

@@ -71,13 +71,10 @@ impl RecentIds {
     pub const CAPACITY: usize = 65_536;
 
     /// The latest `n` ids (at most [`crate::snapshot::SNAPSHOT_IDS`]), oldest first.
-    pub fn latest(&self, n: usize) -> Vec<String> {
+    /// Shared, not copied: an owner takes a snapshot after every change it acknowledges.
+    pub fn latest(&self, n: usize) -> Vec<Arc<str>> {
         let skip = self.latest.len().saturating_sub(n);
-        self.latest
-            .iter()
-            .skip(skip)
-            .map(|id| id.to_string())
-            .collect()
+        self.latest.iter().skip(skip).cloned().collect()
     }
 
     /// Records `id`; false if it was already there (a duplicate).
@@ -175,10 +172,16 @@ mod tests {
         ids.insert(&"r0".into()); // a duplicate changes nothing
         let latest = ids.latest(crate::snapshot::SNAPSHOT_IDS);
         assert_eq!(latest.len(), crate::snapshot::SNAPSHOT_IDS);
-        assert_eq!(latest.first().map(String::as_str), Some("r5"));
-        assert_eq!(latest.last(), Some(&format!("r{}", n - 1)));
+        assert_eq!(latest.first().map(|id| &**id), Some("r5"));
         assert_eq!(
-            ids.latest(2),
+            latest.last().map(|id| id.to_string()),
+            Some(format!("r{}", n - 1))
+        );
+        assert_eq!(
+            ids.latest(2)
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>(),
             vec![format!("r{}", n - 2), format!("r{}", n - 1)]
         );
     }

@@ -18,8 +18,9 @@ pub const SNAPSHOT_IDS: usize = 1024;
 pub struct BookSnapshot {
     pub period: u64,
     pub spent: i64,
-    /// The latest applied settlement ids, oldest first.
-    pub recent_ids: Vec<String>,
+    /// The latest applied settlement ids, oldest first (shared with the owner's memory:
+    /// encoded as strings, like `String`s).
+    pub recent_ids: Vec<std::sync::Arc<str>>,
     /// Settled charges by node.
     #[serde(default)]
     pub by_node: BTreeMap<NodeId, i64>,

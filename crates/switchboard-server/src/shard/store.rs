@@ -189,7 +189,9 @@ mod tests {
             current: BookSnapshot {
                 period: 7,
                 spent: i64::try_from(version).unwrap(),
-                recent_ids: (0..3).map(|i| format!("id-{version}-{i}")).collect(),
+                recent_ids: (0..3)
+                    .map(|i| Arc::from(format!("id-{version}-{i}")))
+                    .collect(),
                 by_node: BTreeMap::new(),
             },
             previous: None,
