@@ -153,6 +153,8 @@ impl RunningServer {
         if let Err(e) = self.gateway.ledger.give_back_all().await {
             tracing::warn!(error = %e, "leases not all given back at shutdown");
         }
+        // The ledger snapshots this node holds, written out for the next start.
+        self.gateway.owners.persisted().await;
         // Makes every record durable, stops the writer and releases the directory.
         if let Err(e) = self.gateway.audit.shutdown().await {
             tracing::error!(error = %e, "audit log not fully flushed at shutdown");

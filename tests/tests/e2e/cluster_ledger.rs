@@ -237,6 +237,14 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     })
     .expect("scan the departed node's log");
     assert_eq!(costs.iter().sum::<i64>(), 1_000_000);
+    // A status applies its own node's pending settlements; node 0's reach the owner in
+    // their next round (at most every 20 ms under load), so they are flushed first.
+    c.nodes[0]
+        .server
+        .gateway
+        .flush_settlements()
+        .await
+        .expect("node 0's settlements applied");
     let status = c.nodes[1]
         .server
         .gateway

@@ -18,6 +18,7 @@ use switchboard_ledger::{
     Quota, QuotaId, Settled, Settlement,
 };
 
+use super::group::Groups;
 use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
 use super::store::SnapshotStore;
 
@@ -45,6 +46,8 @@ pub(super) struct Link {
     /// One take-over per quota at a time: calls arriving meanwhile wait for it rather
     /// than each begin a term.
     pub(super) taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Replications in flight per quota, for changes to share.
+    pub(super) groups: Groups<QuotaId>,
 }
 
 pub(super) struct Inner {
@@ -104,6 +107,7 @@ impl NodeOwners {
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),
+            groups: Groups::new(),
         };
         NodeOwners(Arc::new(Inner {
             me: me.to_owned(),
@@ -230,6 +234,21 @@ impl NodeOwners {
         true
     }
 
+    /// Waits until the snapshots this node holds are written to its data directory
+    /// (they trail its memory by a few milliseconds; see [`SnapshotStore`]).
+    pub async fn persisted(&self) {
+        if self.0.link.is_none() {
+            return;
+        }
+        let owners = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(link) = &owners.0.link {
+                link.store.flush();
+            }
+        })
+        .await;
+    }
+
     pub fn is_clustered(&self) -> bool {
         self.0.link.is_some()
     }
@@ -335,33 +354,49 @@ impl NodeOwners {
     }
 
     /// After a change as owner: keep the new state on disk and on the backup before the
-    /// change is acknowledged.
-    async fn replicate(&self, quota: &Quota, backup: Option<NodeId>) -> Result<(), LedgerError> {
+    /// change is acknowledged. Changes to a quota made while a replication of it is in
+    /// flight share the next one ([`Groups`]).
+    async fn replicate(&self, quota: &QuotaId, backup: Option<NodeId>) -> Result<(), LedgerError> {
         let Some(link) = &self.0.link else {
             return Ok(());
         };
-        let Some(snapshot) = self.0.local.snapshot(&quota.id).await else {
-            return Ok(());
+        let to = backup.as_ref().map(|b| b.name.as_str());
+        let sent = link
+            .groups
+            .replicate(quota, to, async || {
+                self.replicate_now(link, quota, backup.as_ref()).await
+            })
+            .await;
+        if sent {
+            Ok(())
+        } else {
+            Err(LedgerError::OwnerUnavailable(quota.clone()))
+        }
+    }
+
+    /// Takes the quota's snapshot now and stores and sends it; true once the backup (if
+    /// any) holds it.
+    async fn replicate_now(&self, link: &Link, quota: &QuotaId, backup: Option<&NodeId>) -> bool {
+        let Some(snapshot) = self.0.local.snapshot(quota).await else {
+            return true;
         };
-        link.store.offer(quota, snapshot.clone());
-        let Some(backup) = backup else { return Ok(()) };
+        // The limit as of this snapshot: the change that replicates may have read the
+        // quota before a limit change it now also carries.
+        let quota = Quota::new(quota.clone(), snapshot.limit);
+        link.store.offer(&quota, snapshot.clone());
+        let Some(backup) = backup else { return true };
+        let id = quota.id.clone();
         match self
-            .call(
-                &backup,
-                &RpcRequest::Replicate {
-                    quota: quota.clone(),
-                    snapshot,
-                },
-            )
+            .call(backup, &RpcRequest::Replicate { quota, snapshot })
             .await
         {
-            Ok(RpcResponse::Done) => Ok(()),
+            Ok(RpcResponse::Done) => true,
             other => {
-                tracing::warn!(quota = %quota.id, backup = %backup.name, answer = ?other, "backup did not take the change");
+                tracing::warn!(quota = %id, backup = %backup.name, answer = ?other, "backup did not take the change");
                 // Fenced, or the backup is gone: take the quota over afresh before
                 // serving it again.
-                link.owned.lock().remove(&quota.id);
-                Err(LedgerError::OwnerUnavailable(quota.id.clone()))
+                link.owned.lock().remove(&id);
+                false
             }
         }
     }
@@ -404,7 +439,7 @@ impl NodeOwners {
                         me.0.local
                             .rejoin(&quota, &node, period, journal_total)
                             .await?;
-                    me.replicate(&quota, backup).await?;
+                    me.replicate(&quota.id, backup).await?;
                     Ok(RpcResponse::Rejoined(charged))
                 })
                 .await
@@ -432,7 +467,7 @@ impl NodeOwners {
                     }
                     // Unreplicated, it is not acknowledged: the node asks again with the
                     // same id and gets this grant, from this owner or the next.
-                    me.replicate(&quota, backup).await?;
+                    me.replicate(&quota.id, backup).await?;
                     Ok(RpcResponse::Grant(g))
                 })
                 .await
@@ -445,7 +480,7 @@ impl NodeOwners {
                         .ok_or_else(|| LedgerError::UnknownQuota(quota.clone()))?;
                     me.take_over(&q).await?;
                     let s = me.0.local.settle(&quota, &node, batch).await?;
-                    me.replicate(&q, backup).await?;
+                    me.replicate(&q.id, backup).await?;
                     Ok(RpcResponse::Settled(s))
                 })
                 .await
@@ -463,8 +498,7 @@ impl NodeOwners {
             RpcRequest::SetLimit { quota, limit } => {
                 self.as_owner(&quota, async |me: &Self, backup| {
                     me.0.local.set_limit(&quota, limit).await?;
-                    me.replicate(&Quota::new(quota.clone(), limit), backup)
-                        .await?;
+                    me.replicate(&quota, backup).await?;
                     Ok(RpcResponse::Done)
                 })
                 .await
@@ -499,7 +533,7 @@ impl NodeOwners {
             me.0.local
                 .give_back(quota, node, id, period, amount)
                 .await?;
-            me.replicate(&q, backup).await?;
+            me.replicate(&q.id, backup).await?;
             Ok(RpcResponse::Done)
         })
         .await

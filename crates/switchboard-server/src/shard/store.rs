@@ -1,27 +1,63 @@
 //! The ledger snapshots a node holds (as owner or backup), persisted in its data
-//! directory: `ledger/<hash of the quota id>.msgpack`, written atomically on every change.
+//! directory: `ledger/<hash of the quota id>.msgpack`, each file replaced atomically.
 //! After a whole-cluster restart each node loads its files, and whoever becomes a quota's
 //! owner takes the newest version any node still holds.
+//!
+//! The files are written by a thread of their own, not by the change: an owner offers
+//! a snapshot on every change it acknowledges and its backup again, and creating,
+//! writing and renaming a file on the runtime's worker was a third of an owner's CPU
+//! under load, its worker blocked meanwhile (ext4 writes a renamed-over file's data
+//! back and discards the old one's blocks). The thread writes the newest snapshot of
+//! each quota offered since its last round, so changes arriving during a round share
+//! one write, and rounds begin at most every [`ROUND_EVERY`]. A change is acknowledged
+//! once the backup holds it in memory (as before: the files were never synced, so they
+//! only ever covered a process's end, not the machine's); the files trail memory by at
+//! most a round, and a node's graceful shutdown waits for them ([`SnapshotStore::flush`]).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 use switchboard_ledger::{LedgerSnapshot, Quota, QuotaId};
 
 use super::rpc::{decode, encode};
 
+/// The shortest time between two rounds of writes (a round writes every quota changed
+/// since the last). Under load this bounds the writes per quota; at rest a change is
+/// written at once.
+const ROUND_EVERY: Duration = Duration::from_millis(5);
+
 /// Snapshots by quota, newest version kept; and the terms this node promised.
 pub struct SnapshotStore {
-    dir: PathBuf,
     held: Mutex<HashMap<QuotaId, (Quota, LedgerSnapshot)>>,
     /// Per quota, the highest term claim this node accepted: it refuses changes of
     /// earlier terms from then on (see [`super::term`]).
     promised: Mutex<HashMap<QuotaId, (u64, String)>>,
-    /// Writes one file at a time, newest state last.
-    writing: Mutex<()>,
+    files: Arc<Files>,
+}
+
+/// What the writing thread shares with the store.
+struct Files {
+    dir: PathBuf,
+    queue: Mutex<Queue>,
+    /// Signalled when a snapshot is queued, a round ends, or the store closes.
+    changed: Condvar,
+    /// Files written so far.
+    written: AtomicU64,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// The newest encoded snapshot of each quota not yet written.
+    newest: HashMap<QuotaId, bytes::Bytes>,
+    /// A round is writing.
+    writing: bool,
+    closed: bool,
 }
 
 fn file_name(quota: &QuotaId) -> String {
@@ -49,16 +85,41 @@ impl SnapshotStore {
                 }
             }
         }
-        SnapshotStore {
+        let files = Arc::new(Files {
             dir: dir.to_owned(),
+            queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            written: AtomicU64::new(0),
+        });
+        let writer = Arc::clone(&files);
+        let spawned = std::thread::Builder::new()
+            .name("sb-snapshots".into())
+            .spawn(move || writer.run());
+        if let Err(e) = spawned {
+            // Without the thread, snapshots stay in memory (and on the backups): a
+            // whole-cluster restart would start from older files.
+            files.queue.lock().closed = true;
+            tracing::error!(error = %e, "ledger snapshot writer not started; snapshots are not persisted");
+        }
+        SnapshotStore {
             held: Mutex::new(held),
             promised: Mutex::new(HashMap::new()),
-            writing: Mutex::new(()),
+            files,
         }
     }
 
-    /// Keeps `snapshot` if it is newer (by epoch, then version) than what is held;
-    /// true if it was.
+    /// Waits until every snapshot offered so far is written (or failed to be, logged),
+    /// unless the writing thread could not start. Blocks: call it off the async
+    /// runtime's workers.
+    pub fn flush(&self) {
+        let mut queue = self.files.queue.lock();
+        while !queue.closed && (queue.writing || !queue.newest.is_empty()) {
+            self.files.changed.wait(&mut queue);
+        }
+    }
+
+    /// Keeps `snapshot` if it is newer (by epoch, then version) than what is held, and
+    /// queues it to be written; true if it was newer.
     ///
     /// An owner offers one on every change it acknowledges (and its backup again), each
     /// carrying up to a thousand settlement ids per period, so the snapshot is encoded once
@@ -66,33 +127,23 @@ impl SnapshotStore {
     /// under load (`benches/PROFILE.md`, "The cluster's owners").
     pub fn offer(&self, quota: &Quota, snapshot: LedgerSnapshot) -> bool {
         let bytes = encode(&(quota, &snapshot));
-        let version = (
-            snapshot.epoch,
-            snapshot.term_owner.clone(),
-            snapshot.version,
-        );
-        {
-            let mut held = self.held.lock();
-            if held
-                .get(&quota.id)
-                .is_some_and(|(_, s)| s.order() >= snapshot.order())
-            {
-                return false;
-            }
-            held.insert(quota.id.clone(), (quota.clone(), snapshot));
-        }
-        // Concurrent offers write one at a time, and only while theirs is the newest
-        // held: one superseded while it waited leaves the file to the newer offer, which
-        // writes after it. So the file always ends at the newest state.
-        let _writing = self.writing.lock();
-        let newest = self
-            .held
-            .lock()
+        let mut held = self.held.lock();
+        if held
             .get(&quota.id)
-            .is_some_and(|(_, s)| s.order() == (version.0, version.1.as_str(), version.2));
-        if newest && let Err(e) = self.write(&quota.id, &bytes) {
-            tracing::warn!(quota = %quota.id, error = %e, "ledger snapshot not persisted");
+            .is_some_and(|(_, s)| s.order() >= snapshot.order())
+        {
+            return false;
         }
+        held.insert(quota.id.clone(), (quota.clone(), snapshot));
+        // Queued under the same lock as the map, so the queue's order is the map's:
+        // the newest snapshot held is the one queued last, and the file ends at it.
+        self.files
+            .queue
+            .lock()
+            .newest
+            .insert(quota.id.clone(), bytes);
+        drop(held);
+        self.files.changed.notify_all();
         true
     }
 
@@ -141,6 +192,55 @@ impl SnapshotStore {
 
     pub fn get(&self, quota: &QuotaId) -> Option<(Quota, LedgerSnapshot)> {
         self.held.lock().get(quota).cloned()
+    }
+}
+
+impl Drop for SnapshotStore {
+    /// The thread writes what is queued, then ends.
+    fn drop(&mut self) {
+        self.files.queue.lock().closed = true;
+        self.files.changed.notify_all();
+    }
+}
+
+impl Files {
+    /// The writing thread: a round at a time, each writing the newest snapshot of every
+    /// quota queued since the last, until the store is dropped and nothing is left.
+    fn run(&self) {
+        let mut last_round: Option<Instant> = None;
+        loop {
+            let round = {
+                let mut queue = self.queue.lock();
+                queue.writing = false;
+                self.changed.notify_all();
+                while queue.newest.is_empty() && !queue.closed {
+                    self.changed.wait(&mut queue);
+                }
+                if queue.newest.is_empty() {
+                    return;
+                }
+                // Changes arriving in the pause join this round.
+                if let Some(due) = last_round.map(|t| t + ROUND_EVERY) {
+                    while !queue.closed && Instant::now() < due {
+                        let _ = self.changed.wait_until(&mut queue, due);
+                    }
+                }
+                queue.writing = true;
+                std::mem::take(&mut queue.newest)
+            };
+            last_round = Some(Instant::now());
+            for (quota, bytes) in round {
+                match self.write(&quota, &bytes) {
+                    Ok(()) => {
+                        self.written.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("switchboard_ledger_snapshot_writes_total").increment(1);
+                    }
+                    Err(e) => {
+                        tracing::warn!(quota = %quota, error = %e, "ledger snapshot not persisted")
+                    }
+                }
+            }
+        }
     }
 
     /// Replaces the quota's file with `bytes` (written aside, then renamed over it).
@@ -201,7 +301,8 @@ mod tests {
         }
     }
 
-    fn version_on_disk(dir: &Path) -> u64 {
+    fn version_on_disk(store: &SnapshotStore, dir: &Path) -> u64 {
+        store.flush();
         let reopened = SnapshotStore::open(dir);
         reopened.get(&quota().id).unwrap().1.version
     }
@@ -217,7 +318,7 @@ mod tests {
         assert!(store.offer(&quota(), snapshot(2, 1)), "a later epoch wins");
         let (_, held) = store.get(&quota().id).unwrap();
         assert_eq!(held, snapshot(2, 1));
-        assert_eq!(version_on_disk(&dir.path().join("ledger")), 1);
+        assert_eq!(version_on_disk(&store, &dir.path().join("ledger")), 1);
         let reopened = SnapshotStore::open(&dir.path().join("ledger"));
         assert_eq!(reopened.get(&quota().id).unwrap().1, snapshot(2, 1));
     }
@@ -240,6 +341,24 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(store.get(&quota().id).unwrap().1.version, 1599);
-        assert_eq!(version_on_disk(dir.path()), 1599);
+        assert_eq!(version_on_disk(&store, dir.path()), 1599);
+    }
+
+    #[test]
+    fn offers_made_while_a_write_is_under_way_share_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::open(dir.path());
+        for v in 1..=2000u64 {
+            assert!(store.offer(&quota(), snapshot(1, v)));
+        }
+        assert_eq!(version_on_disk(&store, dir.path()), 2000);
+        let written = store.files.written.load(Ordering::Relaxed);
+        assert!(
+            (1..100).contains(&written),
+            "2000 offers in a burst took {written} writes"
+        );
+        // At rest a single offer is written without waiting for more.
+        assert!(store.offer(&quota(), snapshot(1, 2001)));
+        assert_eq!(version_on_disk(&store, dir.path()), 2001);
     }
 }
