@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-/// Replications grouped per key (a quota).
+/// Replications grouped per key (a quota). An entry stays once made: one per quota this
+/// node has owned, as the ledger keeps its books.
 pub(super) struct Groups<K> {
     groups: Mutex<HashMap<K, Arc<Group>>>,
 }
