@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchboard_ledger::{GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, Window};
 use switchboard_server::shard::rpc::{self, RpcRequest, RpcResponse};
+use switchboard_server::shard::store::SnapshotStore;
 use switchboard_tests::cluster::{ClusterHarness, SECRET};
 
 /// A tenant with a money quota and a key; each call of `ask` costs exactly 10,000 nanos.
@@ -193,9 +194,23 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
             .position(|n| n.server.gateway.config.server.node_name == name)
             .expect("node by name")
     };
+    // Every node's reports applied: the owner's book holds all 18 calls as it leaves.
+    for node in &c.nodes {
+        node.server
+            .gateway
+            .flush_settlements()
+            .await
+            .expect("settlements applied");
+    }
     let gone = c.nodes.remove(index(&c, &owner));
     let gone_log = gone.server.gateway.config.audit_dir();
+    let gone_ledger = gone.server.gateway.config.server.data_dir.join("ledger");
     gone.server.shutdown().await;
+    // Its snapshot files (written behind memory) are complete once it has stopped.
+    let on_disk = SnapshotStore::open(&gone_ledger)
+        .get(&quota.id)
+        .expect("the departed owner's file holds the quota");
+    assert_eq!(on_disk.1.current.spent, 180_000, "its last book is on disk");
     c.wait_for(Duration::from_secs(10), |c| {
         c.nodes.iter().all(|n| n.members() == 2)
     })
