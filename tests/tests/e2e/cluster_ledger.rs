@@ -65,6 +65,18 @@ async fn audited(c: &ClusterHarness, nodes: &[usize], tenant: &str, count: usize
     panic!("fewer than {count} audit records of {tenant}");
 }
 
+/// Applies every node's pending settlements at the owners (a node sends its own in
+/// paced rounds; a status or report flushes only the node it is asked of).
+async fn settle_everywhere(c: &ClusterHarness) {
+    for node in &c.nodes {
+        node.server
+            .gateway
+            .flush_settlements()
+            .await
+            .expect("settlements applied");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     // 50,000 nanos, 10,000 a call: five calls in the whole cluster, not five per node.
@@ -96,13 +108,7 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     let costs = audited(&c, &[0, 1, 2], "shared", 60).await;
     let audited: i64 = costs.iter().sum();
     assert_eq!(audited, 50_000);
-    for node in &c.nodes {
-        node.server
-            .gateway
-            .flush_settlements()
-            .await
-            .expect("settlements applied");
-    }
+    settle_everywhere(&c).await;
     for (i, node) in c.nodes.iter().enumerate() {
         let status = node
             .server
@@ -195,13 +201,7 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
             .expect("node by name")
     };
     // Every node's reports applied: the owner's book holds all 18 calls as it leaves.
-    for node in &c.nodes {
-        node.server
-            .gateway
-            .flush_settlements()
-            .await
-            .expect("settlements applied");
-    }
+    settle_everywhere(&c).await;
     let gone = c.nodes.remove(index(&c, &owner));
     let gone_log = gone.server.gateway.config.audit_dir();
     let gone_ledger = gone.server.gateway.config.server.data_dir.join("ledger");
@@ -252,14 +252,8 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     })
     .expect("scan the departed node's log");
     assert_eq!(costs.iter().sum::<i64>(), 1_000_000);
-    // A status applies its own node's pending settlements; node 0's reach the owner in
-    // their next round (at most every 20 ms under load), so they are flushed first.
-    c.nodes[0]
-        .server
-        .gateway
-        .flush_settlements()
-        .await
-        .expect("node 0's settlements applied");
+    // A status applies only its own node's pending settlements.
+    settle_everywhere(&c).await;
     let status = c.nodes[1]
         .server
         .gateway
