@@ -47,8 +47,9 @@ struct Files {
     queue: Mutex<Queue>,
     /// Signalled when a snapshot is queued, a round ends, or the store closes.
     changed: Condvar,
-    /// Files written so far.
+    /// Files written so far, and writes that failed.
     written: AtomicU64,
+    failed: AtomicU64,
 }
 
 #[derive(Default)]
@@ -90,6 +91,7 @@ impl SnapshotStore {
             queue: Mutex::new(Queue::default()),
             changed: Condvar::new(),
             written: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         });
         let writer = Arc::clone(&files);
         let spawned = std::thread::Builder::new()
@@ -208,6 +210,9 @@ impl Files {
     /// quota queued since the last, until the store is dropped and nothing is left.
     fn run(&self) {
         let mut last_round: Option<Instant> = None;
+        // Whether the last write failed: a full or read-only disk is logged when it
+        // begins and when it ends, not on every round (rounds come every few ms).
+        let mut failing = false;
         loop {
             let round = {
                 let mut queue = self.queue.lock();
@@ -234,9 +239,19 @@ impl Files {
                     Ok(()) => {
                         self.written.fetch_add(1, Ordering::Relaxed);
                         metrics::counter!("switchboard_ledger_snapshot_writes_total").increment(1);
+                        if std::mem::take(&mut failing) {
+                            tracing::info!(dir = %self.dir.display(), "ledger snapshots persisted again");
+                        }
                     }
                     Err(e) => {
-                        tracing::warn!(quota = %quota, error = %e, "ledger snapshot not persisted")
+                        self.failed.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("switchboard_ledger_snapshot_write_errors_total")
+                            .increment(1);
+                        if !std::mem::replace(&mut failing, true) {
+                            // Memory and the backups still hold every change; a file is
+                            // written again at its quota's next change.
+                            tracing::warn!(quota = %quota, dir = %self.dir.display(), error = %e, "ledger snapshots not persisted (logged once until they are again)");
+                        }
                     }
                 }
             }
@@ -360,5 +375,24 @@ mod tests {
         // At rest a single offer is written without waiting for more.
         assert!(store.offer(&quota(), snapshot(1, 2001)));
         assert_eq!(version_on_disk(&store, dir.path()), 2001);
+    }
+
+    #[test]
+    fn a_store_that_cannot_write_keeps_its_snapshots_and_its_flush_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        // The directory cannot be made: a file stands where its parent should be.
+        std::fs::write(dir.path().join("not-a-dir"), b"").unwrap();
+        let store = SnapshotStore::open(&dir.path().join("not-a-dir").join("ledger"));
+        for v in 1..=3 {
+            assert!(store.offer(&quota(), snapshot(1, v)));
+            store.flush();
+        }
+        assert_eq!(store.files.failed.load(Ordering::Relaxed), 3);
+        assert_eq!(store.files.written.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            store.get(&quota().id).unwrap().1.version,
+            3,
+            "held in memory"
+        );
     }
 }
