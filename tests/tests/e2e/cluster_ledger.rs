@@ -158,6 +158,18 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
         1,
         "exactly one owner"
     );
+    // The ledger calls served for peers are counted by kind (the nodes of this test
+    // share one process, so one recorder: any node's scrape shows them all).
+    let scrape = c.admin(0, "GET", "/metrics", None).await.text();
+    for kind in ["grant", "settle", "replicate"] {
+        let name = format!("switchboard_cluster_rpc_served_total{{kind=\"{kind}\"}} ");
+        let served: f64 = scrape
+            .lines()
+            .find_map(|l| l.strip_prefix(&name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+        assert!(served >= 1.0, "{name}is {served} in:\n{scrape}");
+    }
 }
 
 /// `GET /admin/cluster` of every node.

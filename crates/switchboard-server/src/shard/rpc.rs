@@ -65,6 +65,23 @@ pub enum RpcRequest {
     },
 }
 
+impl RpcRequest {
+    /// The call's name, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RpcRequest::Grant { .. } => "grant",
+            RpcRequest::Settle { .. } => "settle",
+            RpcRequest::GiveBack { .. } => "give_back",
+            RpcRequest::SetLimit { .. } => "set_limit",
+            RpcRequest::Status { .. } => "status",
+            RpcRequest::Replicate { .. } => "replicate",
+            RpcRequest::Claim { .. } => "claim",
+            RpcRequest::Rejoin { .. } => "rejoin",
+            RpcRequest::Recall { .. } => "recall",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RpcResponse {
     Grant(Grant),

@@ -42,7 +42,11 @@ async fn handle(
         return status(StatusCode::UNAUTHORIZED);
     }
     let answer = match rpc::decode::<RpcRequest>(&body) {
-        Ok(call) => owners.serve(call).await,
+        Ok(call) => {
+            metrics::counter!("switchboard_cluster_rpc_served_total", "kind" => call.kind())
+                .increment(1);
+            owners.serve(call).await
+        }
         Err(e) => RpcResponse::Failed(format!("undecodable call: {e}")),
     };
     let bytes = rpc::encode(&answer);
