@@ -3,8 +3,8 @@
 //! Settling a request only updates the local lease and queues a report; one background
 //! task per node drains the queue. Whatever has piled up while the previous batch was
 //! on its way goes next, grouped into one message per quota, so batches grow with load;
-//! under load rounds begin at most every [`ROUND_EVERY`]. A flush marker in the queue is answered once everything queued
-//! before it has been applied by its owner.
+//! rounds begin at most every [`ROUND_EVERY`]. A flush marker in the queue is answered
+//! once everything queued before it has been applied by its owner.
 //!
 //! A batch the owner did not take (unreachable, or ownership moving) is kept and sent
 //! again with backoff until an owner takes it: owners ignore settlement ids they have
@@ -40,12 +40,13 @@ pub(crate) enum Outgoing {
 const RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(50);
 const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The shortest time between the starts of two rounds. At rest a report goes at once;
-/// under load the reports of each quota made in this time share one message, so an
-/// owner (which replicates every change it acknowledges to its backup) takes a few
-/// dozen batches a second from each node rather than one per audit commit
-/// (`benches/PROFILE.md`, "The cluster's owners"). Delaying a report costs no limit its
-/// exactness: until it lands, the node's lease still counts the spend.
+/// The shortest time between the starts of two rounds. A report made when the last
+/// round began longer ago goes at once (at rest, every report); under load the reports
+/// of each quota made in this time share one message, so an owner (which replicates
+/// every change it acknowledges to its backup) takes a few dozen batches a second from
+/// each node rather than one per audit commit (`benches/PROFILE.md`, "The owners' work
+/// per change"). Delaying a report costs no limit its exactness: until it lands, the
+/// node's lease still counts the spend. A flush never waits for it.
 pub const ROUND_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Sorts what was taken off the queue: reports into their quota's batch, flush

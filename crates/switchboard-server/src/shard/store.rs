@@ -5,14 +5,15 @@
 //!
 //! The files are written by a thread of their own, not by the change: an owner offers
 //! a snapshot on every change it acknowledges and its backup again, and creating,
-//! writing and renaming a file on the runtime's worker was a third of an owner's CPU
-//! under load, its worker blocked meanwhile (ext4 writes a renamed-over file's data
-//! back and discards the old one's blocks). The thread writes the newest snapshot of
-//! each quota offered since its last round, so changes arriving during a round share
-//! one write, and rounds begin at most every [`ROUND_EVERY`]. A change is acknowledged
-//! once the backup holds it in memory (as before: the files were never synced, so they
-//! only ever covered a process's end, not the machine's); the files trail memory by at
-//! most a round, and a node's graceful shutdown waits for them ([`SnapshotStore::flush`]).
+//! writing and renaming a file on the runtime's worker was nearly a third of an
+//! owner's CPU under load, its worker blocked meanwhile (ext4 writes a renamed-over
+//! file's data back and discards the old one's blocks). The thread writes the newest
+//! snapshot of each quota offered since its last round, so changes arriving during a
+//! round share one write, and rounds begin at most every [`ROUND_EVERY`]. A change is
+//! acknowledged once the backup holds it in memory (as before: the files were never
+//! synced, so they only ever covered a process's end, not the machine's); the files
+//! trail memory by at most a round, and a node's graceful shutdown waits for them
+//! ([`SnapshotStore::flush`]).
 
 use std::collections::HashMap;
 use std::io::Write;
