@@ -6,8 +6,6 @@
 //!   is acknowledged; a quota owned elsewhere is forwarded to its owner over RPC. A node
 //!   that becomes owner (the old one died, or it came back) first takes over the newest
 //!   state any live member holds, so no settled spend and no outstanding lease is lost.
-//!   Changes to a quota made while one of its replications is in flight share the next
-//!   ([`group`]).
 //! - [`rpc`]: the messages between nodes, MessagePack over HTTP on the cluster RPC port,
 //!   each signed with an HMAC of the cluster secret.
 //! - [`overview`]: what this node knows of every quota's placement, term and book, for
@@ -21,7 +19,6 @@
 //! partition never both grant. Settlement ids are idempotent, so retries never count
 //! twice.
 
-mod group;
 pub mod overview;
 pub mod owners;
 pub mod rpc;

@@ -18,7 +18,6 @@ use switchboard_ledger::{
     Quota, QuotaId, Settled, Settlement,
 };
 
-use super::group::Groups;
 use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
 use super::store::SnapshotStore;
 
@@ -46,8 +45,6 @@ pub(super) struct Link {
     /// One take-over per quota at a time: calls arriving meanwhile wait for it rather
     /// than each begin a term.
     pub(super) taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
-    /// Replications in flight per quota, for changes to share.
-    pub(super) groups: Groups<QuotaId>,
 }
 
 pub(super) struct Inner {
@@ -107,7 +104,6 @@ impl NodeOwners {
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),
-            groups: Groups::new(),
         };
         NodeOwners(Arc::new(Inner {
             me: me.to_owned(),
@@ -354,49 +350,31 @@ impl NodeOwners {
     }
 
     /// After a change as owner: keep the new state on disk and on the backup before the
-    /// change is acknowledged. Changes to a quota made while a replication of it is in
-    /// flight share the next one ([`Groups`]).
+    /// change is acknowledged.
     async fn replicate(&self, quota: &QuotaId, backup: Option<NodeId>) -> Result<(), LedgerError> {
         let Some(link) = &self.0.link else {
             return Ok(());
         };
-        let to = backup.as_ref().map(|b| b.name.as_str());
-        let sent = link
-            .groups
-            .replicate(quota, to, async || {
-                self.replicate_now(link, quota, backup.as_ref()).await
-            })
-            .await;
-        if sent {
-            Ok(())
-        } else {
-            Err(LedgerError::OwnerUnavailable(quota.clone()))
-        }
-    }
-
-    /// Takes the quota's snapshot now and stores and sends it; true once the backup (if
-    /// any) holds it.
-    async fn replicate_now(&self, link: &Link, quota: &QuotaId, backup: Option<&NodeId>) -> bool {
         let Some(snapshot) = self.0.local.snapshot(quota).await else {
-            return true;
+            return Ok(());
         };
-        // The limit as of this snapshot: the change that replicates may have read the
-        // quota before a limit change it now also carries.
+        // The limit as of this snapshot: a caller may have read the quota before a limit
+        // change that the snapshot already carries.
         let quota = Quota::new(quota.clone(), snapshot.limit);
         link.store.offer(&quota, snapshot.clone());
-        let Some(backup) = backup else { return true };
+        let Some(backup) = backup else { return Ok(()) };
         let id = quota.id.clone();
         match self
-            .call(backup, &RpcRequest::Replicate { quota, snapshot })
+            .call(&backup, &RpcRequest::Replicate { quota, snapshot })
             .await
         {
-            Ok(RpcResponse::Done) => true,
+            Ok(RpcResponse::Done) => Ok(()),
             other => {
                 tracing::warn!(quota = %id, backup = %backup.name, answer = ?other, "backup did not take the change");
                 // Fenced, or the backup is gone: take the quota over afresh before
                 // serving it again.
                 link.owned.lock().remove(&id);
-                false
+                Err(LedgerError::OwnerUnavailable(id))
             }
         }
     }
