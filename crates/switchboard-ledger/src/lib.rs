@@ -71,5 +71,5 @@ pub use owners::{GrantRequest, LocalOwners, Owners};
 pub use quota::{Metric, NodeId, Quota, QuotaId, Scope};
 pub use refusal::{Refusal, RefusalCause};
 pub use reservation::{Actual, Held, Reports, Reservation, Want};
-pub use snapshot::{BookSnapshot, LedgerSnapshot};
+pub use snapshot::{BookSnapshot, LedgerDelta, LedgerSnapshot};
 pub use window::Window;

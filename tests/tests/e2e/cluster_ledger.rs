@@ -77,6 +77,45 @@ async fn settle_everywhere(c: &ClusterHarness) {
     }
 }
 
+/// `rounds` rounds of one call on each node with `key`, every one answered 200.
+async fn call_every_node(c: &ClusterHarness, key: &str, rounds: usize) {
+    for round in 0..rounds {
+        for node in 0..c.nodes.len() {
+            let r = c.post(node, "/v1/chat/completions", key, ask()).await;
+            assert_eq!(r.status, 200, "round {round} node {node}: {}", r.text());
+        }
+    }
+}
+
+/// The index of the node named `name`.
+fn index_of(c: &ClusterHarness, name: &str) -> usize {
+    c.nodes
+        .iter()
+        .position(|n| n.server.gateway.config.server.node_name == name)
+        .expect("node by name")
+}
+
+/// The names of `quota`'s owner and backup, by node 0's view.
+fn owner_and_backup(c: &ClusterHarness, quota: &QuotaId) -> (String, String) {
+    let (owner, backup) = c.nodes[0]
+        .server
+        .gateway
+        .owners
+        .placement(quota)
+        .expect("clustered");
+    (owner, backup.expect("three nodes: there is a backup"))
+}
+
+/// `switchboard_cluster_rpc_served_total{kind}` in a scrape (0 if absent).
+fn served(scrape: &str, kind: &str) -> f64 {
+    let name = format!("switchboard_cluster_rpc_served_total{{kind=\"{kind}\"}} ");
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(&name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     // 50,000 nanos, 10,000 a call: five calls in the whole cluster, not five per node.
@@ -162,14 +201,69 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     // share one process, so one recorder: any node's scrape shows them all).
     let scrape = c.admin(0, "GET", "/metrics", None).await.text();
     for kind in ["grant", "settle", "replicate"] {
-        let name = format!("switchboard_cluster_rpc_served_total{{kind=\"{kind}\"}} ");
-        let served: f64 = scrape
-            .lines()
-            .find_map(|l| l.strip_prefix(&name))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0);
-        assert!(served >= 1.0, "{name}is {served} in:\n{scrape}");
+        let n = served(&scrape, kind);
+        assert!(n >= 1.0, "{kind} served {n} times in:\n{scrape}");
     }
+}
+
+/// After the first change a backup takes, an owner sends it only what each change adds
+/// (a delta of the state it last acknowledged): the backup still holds exactly the
+/// owner's state, every settlement id in order; and a delta made from a state the
+/// backup does not hold is answered `NeedWhole` and changes nothing there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
+    let c = ClusterHarness::start(3, &tenant("deltas", "10.00", "total")).await;
+    let quota = money("deltas", Window::Total);
+    for _ in 0..4 {
+        call_every_node(&c, "sk-deltas-0001", 1).await;
+        // Each round's settlements are changes the owner replicates.
+        settle_everywhere(&c).await;
+    }
+    let (owner, backup) = owner_and_backup(&c, &quota.id);
+    let (owner, backup) = (index_of(&c, &owner), index_of(&c, &backup));
+    let held = async |node: usize| {
+        c.nodes[node]
+            .server
+            .gateway
+            .owners
+            .held(&quota.id)
+            .await
+            .expect("the quota is held")
+            .1
+    };
+    let at_owner = held(owner).await;
+    assert_eq!(at_owner.current.spent, 12 * 10_000);
+    assert!(at_owner.current.recent_ids.len() >= 12);
+    assert_eq!(
+        held(backup).await,
+        at_owner,
+        "the backup holds the owner's state"
+    );
+    let scrape = c.admin(0, "GET", "/metrics", None).await.text();
+    assert!(
+        served(&scrape, "replicate_delta") >= 1.0,
+        "changes went as deltas:\n{scrape}"
+    );
+
+    // A delta of a state the backup does not hold is not applied.
+    let mut delta = at_owner
+        .delta_from(&at_owner)
+        .expect("a state is its own base");
+    delta.base.2 += 1_000;
+    delta.changed.current.spent += 1;
+    let stale = RpcRequest::ReplicateDelta {
+        quota: Quota::new(quota.id.clone(), at_owner.limit),
+        delta,
+    };
+    let answer = c
+        .rpc_raw(backup, rpc::encode(&stale), Some(SECRET.as_bytes()))
+        .await;
+    assert_eq!(answer.status, 200);
+    match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
+        RpcResponse::NeedWhole => {}
+        other => panic!("the backup took a delta of another state: {other:?}"),
+    }
+    assert_eq!(held(backup).await, at_owner, "unchanged");
 }
 
 /// `GET /admin/cluster` of every node.
@@ -188,33 +282,14 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     // 1,000,000 nanos: a hundred calls in all, before and after the owner leaves.
     let mut c = ClusterHarness::start(3, &tenant("steady", "0.001", "day")).await;
     let quota = money("steady", Window::Day);
-    let (owner, backup) = c.nodes[0]
-        .server
-        .gateway
-        .owners
-        .placement(&quota.id)
-        .expect("clustered");
-    let backup = backup.expect("three nodes: there is a backup");
-    for round in 0..6 {
-        for node in 0..3 {
-            let r = c
-                .post(node, "/v1/chat/completions", "sk-steady-0001", ask())
-                .await;
-            assert_eq!(r.status, 200, "round {round} node {node}: {}", r.text());
-        }
-    }
+    let (owner, backup) = owner_and_backup(&c, &quota.id);
+    call_every_node(&c, "sk-steady-0001", 6).await;
     let before = audited(&c, &[0, 1, 2], "steady", 18).await;
     assert_eq!(before.iter().sum::<i64>(), 180_000);
 
-    let index = |c: &ClusterHarness, name: &str| {
-        c.nodes
-            .iter()
-            .position(|n| n.server.gateway.config.server.node_name == name)
-            .expect("node by name")
-    };
     // Every node's reports applied: the owner's book holds all 18 calls as it leaves.
     settle_everywhere(&c).await;
-    let gone = c.nodes.remove(index(&c, &owner));
+    let gone = c.nodes.remove(index_of(&c, &owner));
     let gone_log = gone.server.gateway.config.audit_dir();
     let gone_ledger = gone.server.gateway.config.server.data_dir.join("ledger");
     gone.server.shutdown().await;

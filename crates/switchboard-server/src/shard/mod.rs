@@ -6,6 +6,8 @@
 //!   is acknowledged; a quota owned elsewhere is forwarded to its owner over RPC. A node
 //!   that becomes owner (the old one died, or it came back) first takes over the newest
 //!   state any live member holds, so no settled spend and no outstanding lease is lost.
+//! - `replicate`: an owner's changes reaching its backup, whole or as deltas of the
+//!   state the backup last acknowledged.
 //! - [`rpc`]: the messages between nodes, MessagePack over HTTP on the cluster RPC port,
 //!   each signed with an HMAC of the cluster secret.
 //! - [`overview`]: what this node knows of every quota's placement, term and book, for
@@ -21,6 +23,7 @@
 
 pub mod overview;
 pub mod owners;
+mod replicate;
 pub mod rpc;
 pub mod server;
 pub mod store;

@@ -45,6 +45,9 @@ pub(super) struct Link {
     /// One take-over per quota at a time: calls arriving meanwhile wait for it rather
     /// than each begin a term.
     pub(super) taking: Mutex<HashMap<QuotaId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per quota this node owns, the backup and the state it last acknowledged: the
+    /// base of the next change's delta (see [`super::replicate`]).
+    pub(super) backed: Mutex<HashMap<QuotaId, super::replicate::Backed>>,
 }
 
 pub(super) struct Inner {
@@ -104,6 +107,7 @@ impl NodeOwners {
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),
+            backed: Mutex::new(HashMap::new()),
         };
         NodeOwners(Arc::new(Inner {
             me: me.to_owned(),
@@ -349,36 +353,6 @@ impl NodeOwners {
         rpc::decode(&bytes)
     }
 
-    /// After a change as owner: keep the new state on disk and on the backup before the
-    /// change is acknowledged.
-    async fn replicate(&self, quota: &QuotaId, backup: Option<NodeId>) -> Result<(), LedgerError> {
-        let Some(link) = &self.0.link else {
-            return Ok(());
-        };
-        let Some(snapshot) = self.0.local.snapshot(quota).await else {
-            return Ok(());
-        };
-        // The limit as of this snapshot: a caller may have read the quota before a limit
-        // change that the snapshot already carries.
-        let quota = Quota::new(quota.clone(), snapshot.limit);
-        link.store.offer(&quota, snapshot.clone());
-        let Some(backup) = backup else { return Ok(()) };
-        let id = quota.id.clone();
-        match self
-            .call(&backup, &RpcRequest::Replicate { quota, snapshot })
-            .await
-        {
-            Ok(RpcResponse::Done) => Ok(()),
-            other => {
-                tracing::warn!(quota = %id, backup = %backup.name, answer = ?other, "backup did not take the change");
-                // Fenced, or the backup is gone: take the quota over afresh before
-                // serving it again.
-                link.owned.lock().remove(&id);
-                Err(LedgerError::OwnerUnavailable(id))
-            }
-        }
-    }
-
     /// The quota as the owner knows it, with its current limit, for calls that carry
     /// only its id.
     async fn known(&self, quota: &QuotaId) -> Option<Quota> {
@@ -391,20 +365,8 @@ impl NodeOwners {
     /// Serves a call from a peer, as this node's view of ownership allows.
     pub async fn serve(&self, req: RpcRequest) -> RpcResponse {
         match req {
-            RpcRequest::Replicate { quota, snapshot } => {
-                let Some(link) = &self.0.link else {
-                    return RpcResponse::Done;
-                };
-                if let Some(why) = self.fenced(&quota.id, &snapshot).await {
-                    // An owner whose term is over tried to change the books: refused.
-                    metrics::counter!("switchboard_cluster_fenced_total").increment(1);
-                    return RpcResponse::Failed(why);
-                }
-                // Anything else older is superseded by what is held (the same term's
-                // later snapshot, which includes it): kept out, but acknowledged.
-                link.store.offer(&quota, snapshot);
-                RpcResponse::Done
-            }
+            RpcRequest::Replicate { quota, snapshot } => self.take_replica(&quota, snapshot).await,
+            RpcRequest::ReplicateDelta { quota, delta } => self.take_delta(&quota, &delta).await,
             RpcRequest::Rejoin {
                 quota,
                 node,

@@ -5,7 +5,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use switchboard_ledger::{
-    Grant, GrantRequest, LedgerSnapshot, OwnerStatus, Quota, QuotaId, Settled, Settlement,
+    Grant, GrantRequest, LedgerDelta, LedgerSnapshot, OwnerStatus, Quota, QuotaId, Settled,
+    Settlement,
 };
 
 /// The header carrying a request's or answer's signature (hex HMAC-SHA256 of the body).
@@ -43,6 +44,12 @@ pub enum RpcRequest {
         quota: Quota,
         snapshot: LedgerSnapshot,
     },
+    /// Owner to backup: the quota's state after a change, as what it adds to the state
+    /// the backup last acknowledged (see [`LedgerDelta`]).
+    ReplicateDelta {
+        quota: Quota,
+        delta: LedgerDelta,
+    },
     /// A node taking a quota over claims term `epoch` of it: a peer that has seen no
     /// later term promises to refuse changes of earlier terms and answers with the
     /// newest state it holds (`Snapshot`); one that has answers `Outbid`.
@@ -75,6 +82,7 @@ impl RpcRequest {
             RpcRequest::SetLimit { .. } => "set_limit",
             RpcRequest::Status { .. } => "status",
             RpcRequest::Replicate { .. } => "replicate",
+            RpcRequest::ReplicateDelta { .. } => "replicate_delta",
             RpcRequest::Claim { .. } => "claim",
             RpcRequest::Rejoin { .. } => "rejoin",
             RpcRequest::Recall { .. } => "recall",
@@ -95,6 +103,8 @@ pub enum RpcResponse {
     Rejoined(i64),
     /// This node is not the quota's owner by its view: ask again after membership settles.
     NotOwner,
+    /// A delta's base is not the state held here: send the whole state.
+    NeedWhole,
     Failed(String),
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
-use switchboard_ledger::{LedgerSnapshot, Quota, QuotaId};
+use switchboard_ledger::{LedgerDelta, LedgerSnapshot, Quota, QuotaId};
 
 use super::rpc::{decode, encode};
 
@@ -32,6 +32,10 @@ use super::rpc::{decode, encode};
 /// since the last). Under load this bounds the writes per quota; at rest a change is
 /// written at once.
 const ROUND_EVERY: Duration = Duration::from_millis(5);
+
+/// A snapshot offered was not newer than the one held.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotNewer;
 
 /// Snapshots by quota, newest version kept; and the terms this node promised.
 pub struct SnapshotStore {
@@ -129,15 +133,27 @@ impl SnapshotStore {
     /// and then moved into the map, not copied: the copies were most of an owner's CPU
     /// under load (`benches/PROFILE.md`, "The cluster's owners").
     pub fn offer(&self, quota: &Quota, snapshot: LedgerSnapshot) -> bool {
+        self.replace(quota, snapshot).is_ok()
+    }
+
+    /// [`SnapshotStore::offer`], answering with the snapshot it replaced (`Ok(None)`
+    /// if none was held), or `Err(NotNewer)` if it kept the one held.
+    pub fn replace(
+        &self,
+        quota: &Quota,
+        snapshot: LedgerSnapshot,
+    ) -> Result<Option<LedgerSnapshot>, NotNewer> {
         let bytes = encode(&(quota, &snapshot));
         let mut held = self.held.lock();
         if held
             .get(&quota.id)
             .is_some_and(|(_, s)| s.order() >= snapshot.order())
         {
-            return false;
+            return Err(NotNewer);
         }
-        held.insert(quota.id.clone(), (quota.clone(), snapshot));
+        let replaced = held
+            .insert(quota.id.clone(), (quota.clone(), snapshot))
+            .map(|(_, s)| s);
         // Queued under the same lock as the map, so the queue's order is the map's:
         // the newest snapshot held is the one queued last, and the file ends at it.
         self.files
@@ -147,7 +163,12 @@ impl SnapshotStore {
             .insert(quota.id.clone(), bytes);
         drop(held);
         self.files.changed.notify_all();
-        true
+        Ok(replaced)
+    }
+
+    /// The state `delta` makes of the snapshot held of `quota`, if that is its base.
+    pub fn rebuild(&self, quota: &QuotaId, delta: &LedgerDelta) -> Option<LedgerSnapshot> {
+        self.held.lock().get(quota)?.1.apply(delta)
     }
 
     /// The highest term this node knows of `quota`: promised, or of the state held.
