@@ -264,6 +264,38 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
         other => panic!("the backup took a delta of another state: {other:?}"),
     }
     assert_eq!(held(backup).await, at_owner, "unchanged");
+
+    // A backup holding another state than the delta's base (here a later version, forged
+    // with the cluster secret) is sent the whole state, and the change still lands.
+    let ahead = RpcRequest::Replicate {
+        quota: Quota::new(quota.id.clone(), at_owner.limit),
+        snapshot: LedgerSnapshot {
+            version: at_owner.version + 1_000,
+            ..at_owner.clone()
+        },
+    };
+    let answer = c
+        .rpc_raw(backup, rpc::encode(&ahead), Some(SECRET.as_bytes()))
+        .await;
+    assert!(matches!(
+        rpc::decode::<RpcResponse>(&answer.body),
+        Ok(RpcResponse::Done)
+    ));
+    let whole_after_delta = |scrape: &str| -> f64 {
+        scrape
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("switchboard_cluster_replications_total{as=\"whole_after_delta\"} ")
+            })
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let before = whole_after_delta(&c.admin(0, "GET", "/metrics", None).await.text());
+    call_every_node(&c, "sk-deltas-0001", 1).await;
+    settle_everywhere(&c).await;
+    let after = whole_after_delta(&c.admin(0, "GET", "/metrics", None).await.text());
+    assert!(after > before, "the owner fell back to the whole state");
+    assert_eq!(held(owner).await.current.spent, 15 * 10_000);
 }
 
 /// `GET /admin/cluster` of every node.

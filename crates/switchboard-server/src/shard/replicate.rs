@@ -27,6 +27,12 @@ pub struct Backed {
     order: (u64, String, u64),
 }
 
+/// What goes to the backup.
+enum Outgoing {
+    Delta(LedgerDelta),
+    Whole(LedgerSnapshot),
+}
+
 fn order_of(s: &LedgerSnapshot) -> (u64, String, u64) {
     (s.epoch, s.term_owner.clone(), s.version)
 }
@@ -48,55 +54,81 @@ impl NodeOwners {
         // The limit as of this snapshot: a caller may have read the quota before a limit
         // change that the snapshot already carries.
         let quota = Quota::new(quota.clone(), snapshot.limit);
-        let replaced = link.store.replace(&quota, snapshot.clone()).ok().flatten();
-        let Some(backup) = backup else { return Ok(()) };
+        let Some(backup) = backup else {
+            link.store.offer(&quota, snapshot);
+            return Ok(());
+        };
         let id = quota.id.clone();
-        let base = replaced.filter(|r| {
-            link.backed.lock().get(&id)
-                == Some(&Backed {
-                    backup: backup.name.clone(),
-                    order: order_of(r),
-                })
-        });
-        let order = order_of(&snapshot);
-        let mut answer = None;
-        if let Some(delta) = base.and_then(|b| snapshot.delta_from(&b)) {
-            let sent = self
-                .call(
-                    &backup,
-                    &RpcRequest::ReplicateDelta {
-                        quota: quota.clone(),
-                        delta,
-                    },
-                )
-                .await;
-            match sent {
-                // Another base, or a peer that cannot read deltas: the whole state.
-                Ok(RpcResponse::NeedWhole | RpcResponse::Failed(_)) => {
-                    metrics::counter!("switchboard_cluster_replications_total", "as" => "whole_after_delta")
-                        .increment(1);
+        let mut order = order_of(&snapshot);
+        let backed = link.backed.lock().get(&id).cloned();
+        // A delta when the state this one replaces is the one the backup acknowledged.
+        let acknowledged = |r: &LedgerSnapshot| {
+            backed
+                .as_ref()
+                .is_some_and(|b| b.backup == backup.name && b.order == order_of(r))
+        };
+        let outgoing = link
+            .store
+            .offer_then(&quota, snapshot, |before, new| {
+                match before
+                    .filter(|r| acknowledged(r))
+                    .and_then(|r| new.delta_from(r))
+                {
+                    Some(delta) => Outgoing::Delta(delta),
+                    None => Outgoing::Whole(new.clone()),
                 }
-                other => answer = Some(other),
+            })
+            .unwrap_or_else(|s| Outgoing::Whole(*s));
+        let snapshot = match outgoing {
+            Outgoing::Whole(snapshot) => snapshot,
+            Outgoing::Delta(delta) => {
+                let req = RpcRequest::ReplicateDelta {
+                    quota: quota.clone(),
+                    delta,
+                };
+                match self.call(&backup, &req).await {
+                    // Another base, or a peer that cannot read deltas: the whole state.
+                    Ok(RpcResponse::NeedWhole | RpcResponse::Failed(_)) => {
+                        metrics::counter!("switchboard_cluster_replications_total", "as" => "whole_after_delta")
+                            .increment(1);
+                        // Taken again: the one offered moved into the store.
+                        let Some(snapshot) = self.0.local.snapshot(&id).await else {
+                            return Ok(());
+                        };
+                        order = order_of(&snapshot);
+                        snapshot
+                    }
+                    other => return self.replicated(&id, &backup, order, other),
+                }
             }
-        }
-        let answer = match answer {
-            Some(a) => a,
-            None => {
-                metrics::counter!("switchboard_cluster_replications_total", "as" => "whole")
-                    .increment(1);
-                self.call(&backup, &RpcRequest::Replicate { quota, snapshot })
-                    .await
-            }
+        };
+        metrics::counter!("switchboard_cluster_replications_total", "as" => "whole").increment(1);
+        let answer = self
+            .call(&backup, &RpcRequest::Replicate { quota, snapshot })
+            .await;
+        self.replicated(&id, &backup, order, answer)
+    }
+
+    /// What the backup's answer to the change of `order` means for the quota.
+    fn replicated(
+        &self,
+        id: &QuotaId,
+        backup: &NodeId,
+        order: (u64, String, u64),
+        answer: Result<RpcResponse, String>,
+    ) -> Result<(), LedgerError> {
+        let Some(link) = &self.0.link else {
+            return Ok(());
         };
         match answer {
             Ok(RpcResponse::Done) => {
                 let mut backed = link.backed.lock();
                 let newer = backed
-                    .get(&id)
+                    .get(id)
                     .is_none_or(|b| b.backup != backup.name || b.order < order);
                 if newer {
                     backed.insert(
-                        id,
+                        id.clone(),
                         Backed {
                             backup: backup.name.clone(),
                             order,
@@ -109,9 +141,9 @@ impl NodeOwners {
                 tracing::warn!(quota = %id, backup = %backup.name, answer = ?other, "backup did not take the change");
                 // Fenced, or the backup is gone: take the quota over afresh before
                 // serving it again.
-                link.backed.lock().remove(&id);
-                link.owned.lock().remove(&id);
-                Err(LedgerError::OwnerUnavailable(id))
+                link.backed.lock().remove(id);
+                link.owned.lock().remove(id);
+                Err(LedgerError::OwnerUnavailable(id.clone()))
             }
         }
     }

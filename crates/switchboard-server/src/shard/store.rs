@@ -15,7 +15,7 @@
 //! trail memory by at most a round, and a node's graceful shutdown waits for them
 //! ([`SnapshotStore::flush`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,16 +30,18 @@ use super::rpc::{decode, encode};
 
 /// The shortest time between two rounds of writes (a round writes every quota changed
 /// since the last). Under load this bounds the writes per quota; at rest a change is
-/// written at once.
-const ROUND_EVERY: Duration = Duration::from_millis(5);
+/// written at once. At 5 ms an owner's writer thread wrote each quota's file after
+/// nearly every change and took a fifth of the owner's CPU (`benches/PROFILE.md`,
+/// "Replication as deltas"); the files only matter when every node stopped at once, and
+/// then each node's audit journal (a rejoin) makes up the spend they trail by.
+const ROUND_EVERY: Duration = Duration::from_millis(50);
 
-/// A snapshot offered was not newer than the one held.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NotNewer;
+/// Snapshots by quota, the newest held of each.
+type Held = Mutex<HashMap<QuotaId, (Quota, LedgerSnapshot)>>;
 
 /// Snapshots by quota, newest version kept; and the terms this node promised.
 pub struct SnapshotStore {
-    held: Mutex<HashMap<QuotaId, (Quota, LedgerSnapshot)>>,
+    held: Arc<Held>,
     /// Per quota, the highest term claim this node accepted: it refuses changes of
     /// earlier terms from then on (see [`super::term`]).
     promised: Mutex<HashMap<QuotaId, (u64, String)>>,
@@ -49,6 +51,9 @@ pub struct SnapshotStore {
 /// What the writing thread shares with the store.
 struct Files {
     dir: PathBuf,
+    /// The store's snapshots: the thread encodes the newest of a quota when it writes
+    /// it, not every one offered.
+    held: Arc<Held>,
     queue: Mutex<Queue>,
     /// Signalled when a snapshot is queued, a round ends, or the store closes.
     changed: Condvar,
@@ -59,8 +64,8 @@ struct Files {
 
 #[derive(Default)]
 struct Queue {
-    /// The newest encoded snapshot of each quota not yet written.
-    newest: HashMap<QuotaId, bytes::Bytes>,
+    /// Quotas offered a snapshot not yet written.
+    dirty: HashSet<QuotaId>,
     /// A round is writing.
     writing: bool,
     closed: bool,
@@ -91,8 +96,10 @@ impl SnapshotStore {
                 }
             }
         }
+        let held = Arc::new(Mutex::new(held));
         let files = Arc::new(Files {
             dir: dir.to_owned(),
+            held: Arc::clone(&held),
             queue: Mutex::new(Queue::default()),
             changed: Condvar::new(),
             written: AtomicU64::new(0),
@@ -109,7 +116,7 @@ impl SnapshotStore {
             tracing::error!(error = %e, "ledger snapshot writer not started; snapshots are not persisted");
         }
         SnapshotStore {
-            held: Mutex::new(held),
+            held,
             promised: Mutex::new(HashMap::new()),
             files,
         }
@@ -120,7 +127,7 @@ impl SnapshotStore {
     /// runtime's workers.
     pub fn flush(&self) {
         let mut queue = self.files.queue.lock();
-        while !queue.closed && (queue.writing || !queue.newest.is_empty()) {
+        while !queue.closed && (queue.writing || !queue.dirty.is_empty()) {
             self.files.changed.wait(&mut queue);
         }
     }
@@ -129,41 +136,36 @@ impl SnapshotStore {
     /// queues it to be written; true if it was newer.
     ///
     /// An owner offers one on every change it acknowledges (and its backup again), each
-    /// carrying up to a thousand settlement ids per period, so the snapshot is encoded once
-    /// and then moved into the map, not copied: the copies were most of an owner's CPU
-    /// under load (`benches/PROFILE.md`, "The cluster's owners").
+    /// carrying up to a thousand settlement ids per period, so the snapshot is moved into
+    /// the map, not copied (the copies were most of an owner's CPU under load:
+    /// `benches/PROFILE.md`, "The cluster's owners"), and encoded only when written.
     pub fn offer(&self, quota: &Quota, snapshot: LedgerSnapshot) -> bool {
-        self.replace(quota, snapshot).is_ok()
+        self.offer_then(quota, snapshot, |_, _| ()).is_ok()
     }
 
-    /// [`SnapshotStore::offer`], answering with the snapshot it replaced (`Ok(None)`
-    /// if none was held), or `Err(NotNewer)` if it kept the one held.
-    pub fn replace(
+    /// [`SnapshotStore::offer`], calling `then` with the snapshot held before (if any)
+    /// and the one offered, under the lock, before the offered moves in; gives the
+    /// snapshot back if it was not newer. What an owner sends its backup is made from
+    /// both without copying the snapshot.
+    pub fn offer_then<R>(
         &self,
         quota: &Quota,
         snapshot: LedgerSnapshot,
-    ) -> Result<Option<LedgerSnapshot>, NotNewer> {
-        let bytes = encode(&(quota, &snapshot));
+        then: impl FnOnce(Option<&LedgerSnapshot>, &LedgerSnapshot) -> R,
+    ) -> Result<R, Box<LedgerSnapshot>> {
         let mut held = self.held.lock();
-        if held
-            .get(&quota.id)
-            .is_some_and(|(_, s)| s.order() >= snapshot.order())
-        {
-            return Err(NotNewer);
+        let before = held.get(&quota.id).map(|(_, s)| s);
+        if before.is_some_and(|s| s.order() >= snapshot.order()) {
+            return Err(Box::new(snapshot));
         }
-        let replaced = held
-            .insert(quota.id.clone(), (quota.clone(), snapshot))
-            .map(|(_, s)| s);
-        // Queued under the same lock as the map, so the queue's order is the map's:
-        // the newest snapshot held is the one queued last, and the file ends at it.
-        self.files
-            .queue
-            .lock()
-            .newest
-            .insert(quota.id.clone(), bytes);
+        let made = then(before, &snapshot);
+        held.insert(quota.id.clone(), (quota.clone(), snapshot));
+        // Marked under the map's lock: a round that takes the mark reads the map after
+        // it, so the file ends at the newest snapshot held.
+        self.files.queue.lock().dirty.insert(quota.id.clone());
         drop(held);
         self.files.changed.notify_all();
-        Ok(replaced)
+        Ok(made)
     }
 
     /// The state `delta` makes of the snapshot held of `quota`, if that is its base.
@@ -240,10 +242,10 @@ impl Files {
                 let mut queue = self.queue.lock();
                 queue.writing = false;
                 self.changed.notify_all();
-                while queue.newest.is_empty() && !queue.closed {
+                while queue.dirty.is_empty() && !queue.closed {
                     self.changed.wait(&mut queue);
                 }
-                if queue.newest.is_empty() {
+                if queue.dirty.is_empty() {
                     return;
                 }
                 // Changes arriving in the pause join this round.
@@ -253,11 +255,15 @@ impl Files {
                     }
                 }
                 queue.writing = true;
-                std::mem::take(&mut queue.newest)
+                std::mem::take(&mut queue.dirty)
             };
             last_round = Some(Instant::now());
-            for (quota, bytes) in round {
-                match self.write(&quota, &bytes) {
+            for quota in round {
+                // The newest held now, encoded off the lock.
+                let Some(held) = self.held.lock().get(&quota).cloned() else {
+                    continue;
+                };
+                match self.write(&quota, &encode(&(&held.0, &held.1))) {
                     Ok(()) => {
                         self.written.fetch_add(1, Ordering::Relaxed);
                         metrics::counter!("switchboard_ledger_snapshot_writes_total").increment(1);
