@@ -49,6 +49,8 @@ pub enum LedgerMsg {
     Restore { period: u64, spent: i64 },
     /// The whole state, for replication and hand-over.
     Snapshot(RpcReplyPort<LedgerSnapshot>),
+    /// The limit alone (a snapshot carries a thousand settlement ids).
+    Limit(RpcReplyPort<i64>),
     /// `node` is back and its journal charged `journal_total` in `period`; replies with
     /// the unreported amount charged now (see [`QuotaLedger::rejoin`]).
     Rejoin {
@@ -119,6 +121,9 @@ impl Actor for LedgerActor {
             LedgerMsg::Restore { period, spent } => ledger.restore(period, spent),
             LedgerMsg::Snapshot(reply) => {
                 let _ = reply.send(ledger.snapshot());
+            }
+            LedgerMsg::Limit(reply) => {
+                let _ = reply.send(ledger.limit());
             }
             LedgerMsg::Rejoin {
                 node,

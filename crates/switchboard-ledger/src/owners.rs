@@ -129,6 +129,13 @@ impl LocalOwners {
         ask(&actor, quota, LedgerMsg::Snapshot).await.ok()
     }
 
+    /// The limit of `quota`'s owner on this node, if it runs one: what a call that names
+    /// only the quota's id needs, without the snapshot's settlement ids.
+    pub async fn limit(&self, quota: &QuotaId) -> Option<i64> {
+        let actor = self.existing(quota).ok()?;
+        ask(&actor, quota, LedgerMsg::Limit).await.ok()
+    }
+
     /// `node` is back: charges what its journal says it spent in `period` beyond what it
     /// settled, and drops the lease of its previous life. Returns the amount charged.
     pub async fn rejoin(

@@ -171,3 +171,15 @@ async fn a_take_over_adopts_newer_state_keeps_its_own_when_newer_and_begins_the_
     assert_eq!(after.leases, before.leases, "the grant to c is kept");
     assert_eq!(after.current.spent, 10);
 }
+
+#[tokio::test]
+async fn an_owners_limit_is_read_without_its_snapshot_and_follows_a_change() {
+    let owners = LocalOwners::new();
+    let budget = quota(tenant("acme"), Metric::Money, Window::Day, 100);
+    assert_eq!(owners.limit(&budget.id).await, None, "no owner runs yet");
+    owners.status(&budget, 7).await.unwrap();
+    assert_eq!(owners.limit(&budget.id).await, Some(100));
+    owners.set_limit(&budget.id, 250).await.unwrap();
+    assert_eq!(owners.limit(&budget.id).await, Some(250));
+    assert_eq!(owners.snapshot(&budget.id).await.unwrap().limit, 250);
+}

@@ -356,8 +356,8 @@ impl NodeOwners {
     /// The quota as the owner knows it, with its current limit, for calls that carry
     /// only its id.
     async fn known(&self, quota: &QuotaId) -> Option<Quota> {
-        if let Some(s) = self.0.local.snapshot(quota).await {
-            return Some(Quota::new(quota.clone(), s.limit));
+        if let Some(limit) = self.0.local.limit(quota).await {
+            return Some(Quota::new(quota.clone(), limit));
         }
         self.0.link.as_ref()?.store.get(quota).map(|(q, _)| q)
     }
