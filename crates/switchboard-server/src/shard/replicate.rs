@@ -91,9 +91,11 @@ impl NodeOwners {
                     Ok(RpcResponse::NeedWhole | RpcResponse::Failed(_)) => {
                         metrics::counter!("switchboard_cluster_replications_total", "as" => "whole_after_delta")
                             .increment(1);
-                        // Taken again: the one offered moved into the store.
+                        // Taken again: the one offered moved into the store. An owner
+                        // gone meanwhile (ownership moved) leaves the change
+                        // unacknowledged: its sender asks again, of the next owner.
                         let Some(snapshot) = self.0.local.snapshot(&id).await else {
-                            return Ok(());
+                            return Err(LedgerError::OwnerUnavailable(id));
                         };
                         order = order_of(&snapshot);
                         snapshot
