@@ -62,6 +62,11 @@ impl LedgerSnapshot {
     pub fn order(&self) -> (u64, &str, u64) {
         (self.epoch, &self.term_owner, self.version)
     }
+
+    /// [`LedgerSnapshot::order`], owned: to remember, or to name a delta's base.
+    pub fn order_key(&self) -> (u64, NodeId, u64) {
+        (self.epoch, self.term_owner.clone(), self.version)
+    }
 }
 
 impl QuotaLedger {
@@ -128,7 +133,7 @@ impl LedgerSnapshot {
                 ..book_without_ids(n)
             });
         Some(LedgerDelta {
-            base: (base.epoch, base.term_owner.clone(), base.version),
+            base: base.order_key(),
             changed,
             lens,
         })

@@ -106,14 +106,22 @@ fn owner_and_backup(c: &ClusterHarness, quota: &QuotaId) -> (String, String) {
     (owner, backup.expect("three nodes: there is a backup"))
 }
 
-/// `switchboard_cluster_rpc_served_total{kind}` in a scrape (0 if absent).
-fn served(scrape: &str, kind: &str) -> f64 {
-    let name = format!("switchboard_cluster_rpc_served_total{{kind=\"{kind}\"}} ");
+/// The value of `series` (a name with its labels) in a scrape (0 if absent).
+fn counter(scrape: &str, series: &str) -> f64 {
+    let prefix = format!("{series} ");
     scrape
         .lines()
-        .find_map(|l| l.strip_prefix(&name))
+        .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
+}
+
+/// `switchboard_cluster_rpc_served_total{kind}` in a scrape (0 if absent).
+fn served(scrape: &str, kind: &str) -> f64 {
+    counter(
+        scrape,
+        &format!("switchboard_cluster_rpc_served_total{{kind=\"{kind}\"}}"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,14 +289,11 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
         rpc::decode::<RpcResponse>(&answer.body),
         Ok(RpcResponse::Done)
     ));
-    let whole_after_delta = |scrape: &str| -> f64 {
-        scrape
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("switchboard_cluster_replications_total{as=\"whole_after_delta\"} ")
-            })
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
+    let whole_after_delta = |scrape: &str| {
+        counter(
+            scrape,
+            r#"switchboard_cluster_replications_total{as="whole_after_delta"}"#,
+        )
     };
     let before = whole_after_delta(&c.admin(0, "GET", "/metrics", None).await.text());
     call_every_node(&c, "sk-deltas-0001", 1).await;

@@ -33,10 +33,6 @@ enum Outgoing {
     Whole(LedgerSnapshot),
 }
 
-fn order_of(s: &LedgerSnapshot) -> (u64, String, u64) {
-    (s.epoch, s.term_owner.clone(), s.version)
-}
-
 impl NodeOwners {
     /// After a change as owner: keep the new state on disk and on the backup before the
     /// change is acknowledged.
@@ -59,13 +55,13 @@ impl NodeOwners {
             return Ok(());
         };
         let id = quota.id.clone();
-        let mut order = order_of(&snapshot);
+        let mut order = snapshot.order_key();
         let backed = link.backed.lock().get(&id).cloned();
         // A delta when the state this one replaces is the one the backup acknowledged.
         let acknowledged = |r: &LedgerSnapshot| {
             backed
                 .as_ref()
-                .is_some_and(|b| b.backup == backup.name && b.order == order_of(r))
+                .is_some_and(|b| b.backup == backup.name && b.order == r.order_key())
         };
         let outgoing = link
             .store
@@ -97,7 +93,7 @@ impl NodeOwners {
                         let Some(snapshot) = self.0.local.snapshot(&id).await else {
                             return Err(LedgerError::OwnerUnavailable(id));
                         };
-                        order = order_of(&snapshot);
+                        order = snapshot.order_key();
                         snapshot
                     }
                     other => return self.replicated(&id, &backup, order, other),
