@@ -59,10 +59,17 @@ impl RunningServer {
         let config = Arc::new(config);
         crate::metrics::handle();
         // The token counter's tables load once per process (about half a second): start
-        // now, off the runtime's workers, rather than in the first call's way.
-        tokio::task::spawn_blocking(|| {
-            std::sync::LazyLock::force(&crate::pipeline::bpe::O200K);
-        });
+        // now, off the runtime's workers, rather than in the first call's way. A thread
+        // of its own that ends when they are built, not one of the blocking pool's, which
+        // would idle ten seconds and then, on exiting, have glibc sort through the
+        // loader's freed memory (15 million instructions of `malloc_consolidate` in one
+        // go) in the middle of whatever the node is doing by then. If the thread cannot
+        // start, the first call that counts tokens loads them.
+        let _ = std::thread::Builder::new()
+            .name("sb-bpe-load".into())
+            .spawn(|| {
+                std::sync::LazyLock::force(&crate::pipeline::bpe::O200K);
+            });
         let gateway = Arc::new(Gateway::start(Arc::clone(&config), clock).await?);
         crate::membership::spawn(Arc::clone(&gateway));
         let restored = restore::restore_spend(&gateway)

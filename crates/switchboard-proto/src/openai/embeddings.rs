@@ -75,7 +75,7 @@ pub fn parse(body: Bytes) -> Result<EmbeddingsRequest, ProtoError> {
 
 /// The client's body with `model` replaced, for OpenAI-family upstreams.
 pub fn passthrough_body(req: &EmbeddingsRequest, upstream_model: &str) -> Bytes {
-    let model = Value::String(upstream_model.to_owned()).to_string();
+    let model = crate::raw::json_string(upstream_model);
     req.raw.write(&[("model", model.as_bytes())], &[])
 }
 

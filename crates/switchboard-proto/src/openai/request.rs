@@ -12,7 +12,7 @@ use crate::chat::{
     ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 use crate::error::{ProtoError, parse_request};
-use crate::raw::RawObject;
+use crate::raw::{RawObject, json_string};
 
 /// A parsed inbound OpenAI chat request: the canonical view for decisions and translation,
 /// the raw fields for passthrough, and whether the client asked for usage in its stream.
@@ -66,10 +66,6 @@ fn stream_options_with_usage(existing: Option<&[u8]>) -> String {
         .unwrap_or_else(|| json!({}));
     options["include_usage"] = Value::Bool(true);
     options.to_string()
-}
-
-fn json_string(s: &str) -> String {
-    Value::String(s.to_owned()).to_string()
 }
 
 fn to_canonical(wire: WireRequest) -> Result<ChatRequest, ProtoError> {

@@ -220,7 +220,7 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
     trail.recorded = true;
     // What only the record needs is moved into it; the model and provider stay, for the
     // request's metric labels (`service`).
-    let route = std::mem::take(&mut trail.route);
+    let (route, route_log) = std::mem::take(&mut trail.route).into_parts();
     AuditRecord {
         time_ms: gw.now_ms(),
         request_id: ctx.id.to_string(),
@@ -235,8 +235,8 @@ fn base_record(gw: &Gateway, ctx: &RequestCtx, status: u16, decision: Decision) 
         provider: trail.provider.clone(),
         attempts: trail.attempts,
         fallbacks: std::mem::take(&mut trail.fallbacks),
-        route: route.route(),
-        route_log: route.into_lines(),
+        route,
+        route_log,
         cache: trail.cache.map(str::to_owned),
         guardrails: std::mem::take(&mut trail.guardrails),
         decision,

@@ -16,7 +16,8 @@ use switchboard_router::Tier;
 /// The decisions of one call.
 #[derive(Debug, Clone, Default)]
 pub struct Explain {
-    steps: Vec<String>,
+    /// Already joined with `; `: written as the decisions are made, read once or twice.
+    steps: String,
     log: Vec<String>,
     reason: Option<&'static str>,
 }
@@ -60,22 +61,35 @@ impl Explain {
 
     /// The strategy that ordered the deployments of the alias that served.
     pub fn strategy(&mut self, name: &str) {
-        self.steps.push(format!("strategy={name}"));
+        self.push_step("strategy", name);
     }
 
     /// One line of what happened to a deployment (`id: outcome`).
     pub fn log(&mut self, deployment: &str, outcome: &str) {
-        self.log.push(format!("{deployment}: {outcome}"));
+        let mut line = String::with_capacity(deployment.len() + 2 + outcome.len());
+        line.push_str(deployment);
+        line.push_str(": ");
+        line.push_str(outcome);
+        self.log.push(line);
     }
 
     fn step(&mut self, key: &str, reason: &'static str, value: &str) {
-        self.steps.push(format!("{key}={value}"));
+        self.push_step(key, value);
         self.reason = Some(reason);
+    }
+
+    fn push_step(&mut self, key: &str, value: &str) {
+        if !self.steps.is_empty() {
+            self.steps.push_str("; ");
+        }
+        self.steps.push_str(key);
+        self.steps.push('=');
+        self.steps.push_str(value);
     }
 
     /// The decision steps, as the header and the audit record carry them.
     pub fn route(&self) -> String {
-        self.steps.join("; ")
+        self.steps.clone()
     }
 
     /// The per-deployment lines.
@@ -83,9 +97,9 @@ impl Explain {
         &self.log
     }
 
-    /// The per-deployment lines, taken out.
-    pub fn into_lines(self) -> Vec<String> {
-        self.log
+    /// The decision steps and the per-deployment lines, taken out.
+    pub fn into_parts(self) -> (String, Vec<String>) {
+        (self.steps, self.log)
     }
 
     /// The metric label of the alias decision.

@@ -6,8 +6,9 @@ use http_body_util::Full;
 use switchboard_core::Wire;
 use switchboard_proto::ProtoError;
 use switchboard_proto::anthropic::request;
+use switchboard_proto::raw::json_string;
 
-use super::{finish, json_str, post};
+use super::{finish, post};
 use crate::call::ChatCall;
 use crate::catalog::Deployment;
 
@@ -17,7 +18,7 @@ const DEFAULT_VERSION: &str = "2023-06-01";
 pub(super) fn chat(d: &Deployment, call: &ChatCall) -> Result<Request<Full<Bytes>>, ProtoError> {
     let body = if call.api == Wire::Anthropic {
         call.raw
-            .write(&[("model", json_str(&d.model).as_bytes())], &[])
+            .write(&[("model", json_string(&d.model).as_bytes())], &[])
     } else {
         request::write(&call.chat, &d.model)?
     };

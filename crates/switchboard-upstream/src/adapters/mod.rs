@@ -192,8 +192,3 @@ fn finish(b: http::request::Builder, body: Bytes) -> Result<Request<Full<Bytes>>
     b.body(Full::new(body))
         .map_err(|e| ProtoError::Unsupported(format!("cannot build the upstream request: {e}")))
 }
-
-/// `s` as a JSON string literal.
-fn json_str(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
