@@ -79,6 +79,7 @@ impl Explain {
     }
 
     fn push_step(&mut self, key: &str, value: &str) {
+        self.steps.reserve(2 + key.len() + 1 + value.len());
         if !self.steps.is_empty() {
             self.steps.push_str("; ");
         }
