@@ -264,7 +264,11 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
         delta,
     };
     let answer = c
-        .rpc_raw(backup, rpc::encode(&stale), Some(SECRET.as_bytes()))
+        .rpc_raw(
+            backup,
+            rpc::encode(&rpc::Call::new(&stale)),
+            Some(SECRET.as_bytes()),
+        )
         .await;
     assert_eq!(answer.status, 200);
     match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
@@ -283,7 +287,11 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
         },
     };
     let answer = c
-        .rpc_raw(backup, rpc::encode(&ahead), Some(SECRET.as_bytes()))
+        .rpc_raw(
+            backup,
+            rpc::encode(&rpc::Call::new(&ahead)),
+            Some(SECRET.as_bytes()),
+        )
         .await;
     assert!(matches!(
         rpc::decode::<RpcResponse>(&answer.body),
@@ -407,7 +415,11 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
     };
     for node in 0..2 {
         let answer = c
-            .rpc_raw(node, rpc::encode(&stale), Some(SECRET.as_bytes()))
+            .rpc_raw(
+                node,
+                rpc::encode(&rpc::Call::new(&stale)),
+                Some(SECRET.as_bytes()),
+            )
             .await;
         assert_eq!(answer.status, 200);
         match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
@@ -426,12 +438,12 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
         node: "intruder".into(),
         request: GrantRequest {
             id: 0,
-            period: 0,
+            period: Window::Day.period(rpc::unix_ms()),
             want: 1_000_000,
             min: 1,
         },
     };
-    let body = rpc::encode(&grant);
+    let body = rpc::encode(&rpc::Call::new(&grant));
     assert_eq!(c.rpc_raw(0, body.clone(), None).await.status, 401);
     assert_eq!(
         c.rpc_raw(0, body.clone(), Some(b"not-the-secret"))
@@ -459,4 +471,68 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
         .expect("status");
     assert_eq!((status.spent, status.leased), (0, 0));
     assert_eq!(status.available, 1_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_call_that_arrives_after_its_deadline_changes_nothing() {
+    // A call held up on the network (a partition: TCP delivers it once the path heals)
+    // reaches its node after the sender gave up and asked again; served then, a
+    // settlement counted twice.
+    let c = ClusterHarness::start(3, &tenant("late", "0.001", "day")).await;
+    let quota = Quota::new(money("late", Window::Day).id, 1_000_000);
+    let owner = index_of(&c, &owner_and_backup(&c, &quota.id).0);
+    let grant = RpcRequest::Grant {
+        quota: quota.clone(),
+        node: "late-node".into(),
+        request: GrantRequest {
+            id: 7,
+            period: Window::Day.period(rpc::unix_ms()),
+            want: 400_000,
+            min: 1,
+        },
+    };
+    let status = async || {
+        c.nodes[owner]
+            .server
+            .gateway
+            .quota_status(&quota)
+            .await
+            .expect("status")
+    };
+    let late = rpc::Call {
+        expires_ms: rpc::unix_ms() - 1_000,
+        request: &grant,
+    };
+    let answer = c
+        .rpc_raw(owner, rpc::encode(&late), Some(SECRET.as_bytes()))
+        .await;
+    assert_eq!(answer.status, 200);
+    match rpc::decode::<RpcResponse>(&answer.body).expect("a signed answer") {
+        RpcResponse::Failed(why) => assert!(why.contains("expired"), "{why}"),
+        other => panic!("a call past its deadline was served: {other:?}"),
+    }
+    assert_eq!(status().await.leased, 0, "nothing granted");
+    let scrape = c.admin(owner, "GET", "/metrics", None).await.text();
+    assert_eq!(
+        counter(
+            &scrape,
+            r#"switchboard_cluster_rpc_expired_total{kind="grant"}"#
+        ),
+        1.0,
+        "{scrape}"
+    );
+
+    // The same call within its deadline is served.
+    let answer = c
+        .rpc_raw(
+            owner,
+            rpc::encode(&rpc::Call::new(&grant)),
+            Some(SECRET.as_bytes()),
+        )
+        .await;
+    match rpc::decode::<RpcResponse>(&answer.body).expect("a signed answer") {
+        RpcResponse::Grant(g) => assert_eq!(g.amount, 400_000),
+        other => panic!("a call within its deadline was refused: {other:?}"),
+    }
+    assert_eq!(status().await.leased, 400_000);
 }

@@ -18,11 +18,9 @@ use switchboard_ledger::{
     Quota, QuotaId, Settled, Settlement,
 };
 
-use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
+use super::rpc::{self, RPC_TIMEOUT, RpcRequest, RpcResponse, SIGNATURE};
 use super::store::SnapshotStore;
 
-/// How long one RPC may take.
-const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a call keeps trying while its owner is unreachable or says it is not the
 /// owner (membership still settling): longer than failure detection takes (2-3 s), so a
 /// dead owner or backup delays calls rather than fails them.
@@ -323,7 +321,7 @@ impl NodeOwners {
 
     pub(super) async fn call(&self, to: &NodeId, req: &RpcRequest) -> Result<RpcResponse, String> {
         let link = self.0.link.as_ref().ok_or("not clustered")?;
-        let body = rpc::encode(req);
+        let body = rpc::encode(&rpc::Call::new(req));
         let http = Request::post(format!("http://{}/rpc", to.rpc))
             .header(SIGNATURE, rpc::sign(&link.secret, &body))
             .header("content-type", "application/msgpack")

@@ -1,4 +1,18 @@
 //! Messages between nodes: MessagePack bodies over HTTP, signed with the cluster secret.
+//!
+//! Every call carries the moment its sender stops waiting for it ([`Call::expires_ms`],
+//! wall-clock milliseconds, inside the signed body), and a node refuses a call that
+//! reaches it later. A sender that gave up asks again, of the same owner or, if
+//! ownership moved meanwhile, of the next one; the first call, held up on the network
+//! (a partition: TCP delivers what it had queued once the path heals, tens of seconds
+//! later), would otherwise still be served when it finally arrives. An owner taking
+//! over carries only the latest settlement ids of the state it adopts, so a settlement
+//! applied that late by an owner that no longer remembers its first application was
+//! counted twice (`chaos/run --profile long`, partition-one-node). Nodes' clocks must
+//! agree to well within [`RPC_TIMEOUT`]; a node whose clock runs ahead of a peer's by
+//! more refuses that peer's calls, and says so.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -11,6 +25,41 @@ use switchboard_ledger::{
 
 /// The header carrying a request's or answer's signature (hex HMAC-SHA256 of the body).
 pub const SIGNATURE: &str = "x-switchboard-signature";
+
+/// How long one RPC may take: its sender stops waiting then, and its receiver refuses it
+/// after.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a node sends: the request (an [`RpcRequest`], borrowed when sent) and when its
+/// sender stops waiting for the answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call<R = RpcRequest> {
+    /// Unix time in milliseconds after which the request must not be served.
+    pub expires_ms: u64,
+    pub request: R,
+}
+
+impl<R> Call<R> {
+    /// `request`, to be answered within [`RPC_TIMEOUT`] from now.
+    pub fn new(request: R) -> Call<R> {
+        Call {
+            expires_ms: unix_ms().saturating_add(RPC_TIMEOUT.as_millis() as u64),
+            request,
+        }
+    }
+
+    /// How long ago, at `now_ms`, the call stopped being worth serving; `None` while it is.
+    pub fn overdue(&self, now_ms: u64) -> Option<u64> {
+        now_ms.checked_sub(self.expires_ms).filter(|late| *late > 0)
+    }
+}
+
+/// Wall-clock time in Unix milliseconds (0 before 1970).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RpcRequest {
@@ -160,5 +209,39 @@ mod tests {
         assert!(!verify(b"secret", &body, "zz"));
         let back: RpcRequest = decode(&body).unwrap();
         assert!(matches!(back, RpcRequest::Claim { epoch: 3, .. }));
+    }
+
+    #[test]
+    fn a_call_is_overdue_only_after_its_deadline_and_the_deadline_travels_with_it() {
+        let call = Call {
+            expires_ms: 10_000,
+            request: RpcRequest::Recall {
+                quota: QuotaId::new(
+                    switchboard_ledger::Scope::Tenant("a".into()),
+                    switchboard_ledger::Metric::Money,
+                    switchboard_ledger::Window::Day,
+                ),
+            },
+        };
+        assert_eq!(call.overdue(9_999), None);
+        assert_eq!(call.overdue(10_000), None);
+        assert_eq!(call.overdue(10_250), Some(250));
+        let back: Call = decode(&encode(&Call {
+            expires_ms: call.expires_ms,
+            request: &call.request,
+        }))
+        .unwrap();
+        assert_eq!(back.expires_ms, 10_000);
+        assert!(matches!(back.request, RpcRequest::Recall { .. }));
+
+        let fresh = Call::new(());
+        let now = unix_ms();
+        assert!(fresh.overdue(now).is_none());
+        assert!(fresh.expires_ms <= now + RPC_TIMEOUT.as_millis() as u64);
+        assert!(
+            fresh
+                .overdue(now + RPC_TIMEOUT.as_millis() as u64 + 1)
+                .is_some()
+        );
     }
 }

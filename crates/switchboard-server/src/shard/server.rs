@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::NodeOwners;
-use super::rpc::{self, RpcRequest, RpcResponse, SIGNATURE};
+use super::rpc::{self, Call, RpcResponse, SIGNATURE};
 
 /// Largest RPC body (a snapshot with its recent ids is a few tens of kilobytes).
 const MAX_RPC_BODY: usize = 8 * 1024 * 1024;
@@ -41,12 +41,25 @@ async fn handle(
         metrics::counter!("switchboard_cluster_rpc_rejected_total").increment(1);
         return status(StatusCode::UNAUTHORIZED);
     }
-    let answer = match rpc::decode::<RpcRequest>(&body) {
-        Ok(call) => {
-            metrics::counter!("switchboard_cluster_rpc_served_total", "kind" => call.kind())
-                .increment(1);
-            owners.serve(call).await
-        }
+    let answer = match rpc::decode::<Call>(&body) {
+        Ok(call) => match call.overdue(rpc::unix_ms()) {
+            // Its sender gave up and asked again: served now, it could count twice.
+            Some(late_ms) => {
+                tracing::warn!(
+                    kind = call.request.kind(),
+                    late_ms,
+                    "cluster RPC arrived after its deadline and was refused (held up on the network, or this node's clock runs ahead of the sender's)"
+                );
+                metrics::counter!("switchboard_cluster_rpc_expired_total", "kind" => call.request.kind())
+                    .increment(1);
+                RpcResponse::Failed(format!("expired: arrived {late_ms} ms after its deadline"))
+            }
+            None => {
+                metrics::counter!("switchboard_cluster_rpc_served_total", "kind" => call.request.kind())
+                    .increment(1);
+                owners.serve(call.request).await
+            }
+        },
         Err(e) => RpcResponse::Failed(format!("undecodable call: {e}")),
     };
     let bytes = rpc::encode(&answer);
