@@ -2,12 +2,14 @@
 //! (foca gossip on UDP port 0), in front of one shared mock provider.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use mock_provider::{MockConfig, MockServer};
 use serde_json::Value;
 use switchboard_config::{ClusterSettings, Config, Secret};
+use switchboard_ledger::{Clock, SystemClock};
 use switchboard_server::RunningServer;
 
 use crate::client::{self, Answer, HttpClient};
@@ -16,6 +18,16 @@ use crate::harness::ADMIN_KEY;
 
 /// The secret every test cluster shares.
 pub const SECRET: &str = "test-cluster-secret-0123456789abcdef";
+
+/// The wall clock moved by a fixed amount: a node whose clock disagrees with its peers'.
+#[derive(Debug, Clone, Copy)]
+pub struct SkewedClock(pub i64);
+
+impl Clock for SkewedClock {
+    fn now_ms(&self) -> u64 {
+        SystemClock.now_ms().saturating_add_signed(self.0)
+    }
+}
 
 /// One node of a test cluster.
 pub struct Node {
@@ -34,6 +46,15 @@ pub struct ClusterHarness {
 impl ClusterHarness {
     /// Starts `n` nodes: the first alone, the others seeded with its gossip address.
     pub async fn start(n: usize, extra_toml: &str) -> ClusterHarness {
+        Self::start_with_clocks(n, extra_toml, |_| Arc::new(SystemClock)).await
+    }
+
+    /// [`ClusterHarness::start`], node `i` reading the time from `clock(i)`.
+    pub async fn start_with_clocks(
+        n: usize,
+        extra_toml: &str,
+        clock: impl Fn(usize) -> Arc<dyn Clock>,
+    ) -> ClusterHarness {
         let mock = MockServer::start(MockConfig::default())
             .await
             .expect("mock starts");
@@ -57,7 +78,9 @@ impl ClusterHarness {
                 secret: Secret::new(SECRET),
                 size: n,
             });
-            let server = RunningServer::start(config).await.expect("node starts");
+            let server = RunningServer::start_with_clock(config, clock(i))
+                .await
+                .expect("node starts");
             nodes.push(Node {
                 base: format!("http://{}", server.addr),
                 server,

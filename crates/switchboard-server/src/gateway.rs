@@ -100,6 +100,7 @@ impl Gateway {
                 c.size,
                 c.secret.expose().as_bytes(),
                 &config.server.data_dir.join("ledger"),
+                Arc::clone(&clock),
             ),
             _ => NodeOwners::alone(&node),
         };

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard_ledger::{GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, Window};
+use switchboard_ledger::{
+    Clock, GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, SystemClock, Window,
+};
 use switchboard_server::shard::rpc::{self, RpcRequest, RpcResponse};
 use switchboard_server::shard::store::SnapshotStore;
-use switchboard_tests::cluster::{ClusterHarness, SECRET};
+use switchboard_tests::cluster::{ClusterHarness, SECRET, SkewedClock};
 
 /// A tenant with a money quota and a key; each call of `ask` costs exactly 10,000 nanos.
 fn tenant(name: &str, limit: &str, window: &str) -> String {
@@ -107,6 +109,16 @@ fn owner_and_backup(c: &ClusterHarness, quota: &QuotaId) -> (String, String) {
 }
 
 /// The value of `series` (a name with its labels) in a scrape (0 if absent).
+/// The wall clock, as the nodes read it.
+fn now_ms() -> u64 {
+    SystemClock.now_ms()
+}
+
+/// The response in a node's signed answer.
+fn answer_of(body: &[u8]) -> Result<RpcResponse, String> {
+    rpc::decode::<rpc::Answer>(body).map(|a| a.response)
+}
+
 fn counter(scrape: &str, series: &str) -> f64 {
     let prefix = format!("{series} ");
     scrape
@@ -266,12 +278,12 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
     let answer = c
         .rpc_raw(
             backup,
-            rpc::encode(&rpc::Call::new(&stale)),
+            rpc::encode(&rpc::Call::due(&stale, now_ms())),
             Some(SECRET.as_bytes()),
         )
         .await;
     assert_eq!(answer.status, 200);
-    match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
+    match answer_of(&answer.body).expect("decodes") {
         RpcResponse::NeedWhole => {}
         other => panic!("the backup took a delta of another state: {other:?}"),
     }
@@ -289,14 +301,11 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
     let answer = c
         .rpc_raw(
             backup,
-            rpc::encode(&rpc::Call::new(&ahead)),
+            rpc::encode(&rpc::Call::due(&ahead, now_ms())),
             Some(SECRET.as_bytes()),
         )
         .await;
-    assert!(matches!(
-        rpc::decode::<RpcResponse>(&answer.body),
-        Ok(RpcResponse::Done)
-    ));
+    assert!(matches!(answer_of(&answer.body), Ok(RpcResponse::Done)));
     let whole_after_delta = |scrape: &str| {
         counter(
             scrape,
@@ -417,12 +426,12 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
         let answer = c
             .rpc_raw(
                 node,
-                rpc::encode(&rpc::Call::new(&stale)),
+                rpc::encode(&rpc::Call::due(&stale, now_ms())),
                 Some(SECRET.as_bytes()),
             )
             .await;
         assert_eq!(answer.status, 200);
-        match rpc::decode::<RpcResponse>(&answer.body).expect("decodes") {
+        match answer_of(&answer.body).expect("decodes") {
             RpcResponse::Failed(why) => assert!(why.contains("fenced"), "{why}"),
             other => panic!("node {node} took a stale epoch: {other:?}"),
         }
@@ -438,12 +447,12 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
         node: "intruder".into(),
         request: GrantRequest {
             id: 0,
-            period: Window::Day.period(rpc::unix_ms()),
+            period: Window::Day.period(now_ms()),
             want: 1_000_000,
             min: 1,
         },
     };
-    let body = rpc::encode(&rpc::Call::new(&grant));
+    let body = rpc::encode(&rpc::Call::due(&grant, now_ms()));
     assert_eq!(c.rpc_raw(0, body.clone(), None).await.status, 401);
     assert_eq!(
         c.rpc_raw(0, body.clone(), Some(b"not-the-secret"))
@@ -458,7 +467,7 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
             Some(SECRET.as_bytes()),
         )
         .await;
-    match rpc::decode::<RpcResponse>(&garbage.body).expect("a signed answer") {
+    match answer_of(&garbage.body).expect("a signed answer") {
         RpcResponse::Failed(why) => assert!(why.contains("undecodable"), "{why}"),
         other => panic!("garbage was served: {other:?}"),
     }
@@ -486,7 +495,7 @@ async fn a_cluster_call_that_arrives_after_its_deadline_changes_nothing() {
         node: "late-node".into(),
         request: GrantRequest {
             id: 7,
-            period: Window::Day.period(rpc::unix_ms()),
+            period: Window::Day.period(now_ms()),
             want: 400_000,
             min: 1,
         },
@@ -500,14 +509,14 @@ async fn a_cluster_call_that_arrives_after_its_deadline_changes_nothing() {
             .expect("status")
     };
     let late = rpc::Call {
-        expires_ms: rpc::unix_ms() - 1_000,
+        expires_ms: now_ms() - 1_000,
         request: &grant,
     };
     let answer = c
         .rpc_raw(owner, rpc::encode(&late), Some(SECRET.as_bytes()))
         .await;
     assert_eq!(answer.status, 200);
-    match rpc::decode::<RpcResponse>(&answer.body).expect("a signed answer") {
+    match answer_of(&answer.body).expect("a signed answer") {
         RpcResponse::Failed(why) => assert!(why.contains("expired"), "{why}"),
         other => panic!("a call past its deadline was served: {other:?}"),
     }
@@ -526,13 +535,66 @@ async fn a_cluster_call_that_arrives_after_its_deadline_changes_nothing() {
     let answer = c
         .rpc_raw(
             owner,
-            rpc::encode(&rpc::Call::new(&grant)),
+            rpc::encode(&rpc::Call::due(&grant, now_ms())),
             Some(SECRET.as_bytes()),
         )
         .await;
-    match rpc::decode::<RpcResponse>(&answer.body).expect("a signed answer") {
+    match answer_of(&answer.body).expect("a signed answer") {
         RpcResponse::Grant(g) => assert_eq!(g.amount, 400_000),
         other => panic!("a call within its deadline was refused: {other:?}"),
     }
     assert_eq!(status().await.leased, 400_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_whose_clocks_disagree_by_seconds_still_share_a_budget_exactly() {
+    // Deadlines are written in the receiver's time, learnt from its answers. Each node's
+    // clock is 30 s ahead of the one before, so whichever two own and back the quota,
+    // some node calls a peer whose clock is ahead of its own: written in the sender's
+    // time, every such call would arrive "late" and be refused.
+    let clocks = [0, 30_000, 60_000];
+    let c = Arc::new(
+        ClusterHarness::start_with_clocks(3, &tenant("skewed", "0.00005", "total"), |i| {
+            Arc::new(SkewedClock(clocks[i]))
+        })
+        .await,
+    );
+    let mut ok = 0;
+    for i in 0..30 {
+        let r = c
+            .post(i % 3, "/v1/chat/completions", "sk-skewed-0001", ask())
+            .await;
+        match r.status.as_u16() {
+            200 => ok += 1,
+            429 => {}
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!(ok, 5, "exactly the calls the budget covers succeed");
+    let audited: i64 = audited(&c, &[0, 1, 2], "skewed", 30).await.iter().sum();
+    assert_eq!(audited, 50_000);
+    settle_everywhere(&c).await;
+    for (i, node) in c.nodes.iter().enumerate() {
+        let status = node
+            .server
+            .gateway
+            .quota_status(&money("skewed", Window::Total))
+            .await
+            .expect("status");
+        assert_eq!(status.spent, audited, "node {i} reads the owner's book");
+    }
+    let mut expired = 0.0;
+    for i in 0..3 {
+        let scrape = c.admin(i, "GET", "/metrics", None).await.text();
+        for kind in ["grant", "settle", "replicate", "replicate_delta", "claim"] {
+            expired += counter(
+                &scrape,
+                &format!(r#"switchboard_cluster_rpc_expired_total{{kind="{kind}"}}"#),
+            );
+        }
+    }
+    assert!(
+        expired >= 1.0,
+        "a first call to a peer ahead, before its offset was known, arrives late"
+    );
 }

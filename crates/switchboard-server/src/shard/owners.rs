@@ -14,8 +14,8 @@ use hyper_util::rt::TokioExecutor;
 use parking_lot::Mutex;
 use switchboard_cluster::{Cluster, NodeId, owner_and_backup};
 use switchboard_ledger::{
-    Grant, GrantRequest, Ledger, LedgerError, LedgerSnapshot, LocalOwners, OwnerStatus, Owners,
-    Quota, QuotaId, Settled, Settlement,
+    Clock, Grant, GrantRequest, Ledger, LedgerError, LedgerSnapshot, LocalOwners, OwnerStatus,
+    Owners, Quota, QuotaId, Settled, Settlement, SystemClock,
 };
 
 use super::rpc::{self, RPC_TIMEOUT, RpcRequest, RpcResponse, SIGNATURE};
@@ -46,6 +46,10 @@ pub(super) struct Link {
     /// Per quota this node owns, the backup and the state it last acknowledged: the
     /// base of the next change's delta (see [`super::replicate`]).
     pub(super) backed: Mutex<HashMap<QuotaId, super::replicate::Backed>>,
+    /// This node's clock: calls' deadlines and answers' times.
+    pub(super) clock: Arc<dyn Clock>,
+    /// Per peer, how far its clock is ahead of this node's, in ms (see [`rpc::Answer`]).
+    offsets: Mutex<HashMap<String, i64>>,
 }
 
 pub(super) struct Inner {
@@ -92,6 +96,7 @@ impl NodeOwners {
         size: usize,
         secret: &[u8],
         dir: &Path,
+        clock: Arc<dyn Clock>,
     ) -> NodeOwners {
         // TCP_NODELAY, as on every other socket here (the peers' side of these
         // connections included): RPCs are small request-answer exchanges.
@@ -106,6 +111,8 @@ impl NodeOwners {
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),
             backed: Mutex::new(HashMap::new()),
+            clock,
+            offsets: Mutex::new(HashMap::new()),
         };
         NodeOwners(Arc::new(Inner {
             me: me.to_owned(),
@@ -319,9 +326,19 @@ impl NodeOwners {
         })
     }
 
+    /// This node's clock (the system clock when it is not clustered).
+    pub fn now_ms(&self) -> u64 {
+        self.0
+            .link
+            .as_ref()
+            .map_or_else(|| SystemClock.now_ms(), |l| l.clock.now_ms())
+    }
+
     pub(super) async fn call(&self, to: &NodeId, req: &RpcRequest) -> Result<RpcResponse, String> {
         let link = self.0.link.as_ref().ok_or("not clustered")?;
-        let body = rpc::encode(&rpc::Call::new(req));
+        let sent = link.clock.now_ms();
+        let offset = link.offsets.lock().get(&to.name).copied().unwrap_or(0);
+        let body = rpc::encode(&rpc::Call::due(req, sent.saturating_add_signed(offset)));
         let http = Request::post(format!("http://{}/rpc", to.rpc))
             .header(SIGNATURE, rpc::sign(&link.secret, &body))
             .header("content-type", "application/msgpack")
@@ -348,7 +365,11 @@ impl NodeOwners {
                 to.name
             ));
         }
-        rpc::decode(&bytes)
+        let answer: rpc::Answer = rpc::decode(&bytes)?;
+        if let Some(offset) = rpc::clock_offset(sent, link.clock.now_ms(), answer.now_ms) {
+            link.offsets.lock().insert(to.name.clone(), offset);
+        }
+        Ok(answer.response)
     }
 
     /// The quota as the owner knows it, with its current limit, for calls that carry

@@ -8,9 +8,14 @@
 //! later), would otherwise still be served when it finally arrives. An owner taking
 //! over carries only the latest settlement ids of the state it adopts, so a settlement
 //! applied that late by an owner that no longer remembers its first application was
-//! counted twice (`chaos/run --profile long`, partition-one-node). Nodes' clocks must
-//! agree to well within [`RPC_TIMEOUT`]; a node whose clock runs ahead of a peer's by
-//! more refuses that peer's calls, and says so.
+//! counted twice (`chaos/run --profile long`, partition-one-node).
+//!
+//! The deadline is written in the receiver's time: every answer carries the answering
+//! node's clock ([`Answer::now_ms`]), and a node keeps, per peer, how far that clock is
+//! from its own (measured on exchanges quick enough to tell, [`clock_offset`]). So
+//! nodes whose clocks disagree by seconds still agree on deadlines; a first call to a
+//! peer whose clock runs far ahead may be refused as late, and its answer teaches the
+//! sender the offset for the retry.
 
 use std::time::Duration;
 
@@ -40,10 +45,10 @@ pub struct Call<R = RpcRequest> {
 }
 
 impl<R> Call<R> {
-    /// `request`, to be answered within [`RPC_TIMEOUT`] from now.
-    pub fn new(request: R) -> Call<R> {
+    /// `request`, to be answered within [`RPC_TIMEOUT`] of `now_ms` (the receiver's time).
+    pub fn due(request: R, now_ms: u64) -> Call<R> {
         Call {
-            expires_ms: unix_ms().saturating_add(RPC_TIMEOUT.as_millis() as u64),
+            expires_ms: now_ms.saturating_add(RPC_TIMEOUT.as_millis() as u64),
             request,
         }
     }
@@ -54,11 +59,28 @@ impl<R> Call<R> {
     }
 }
 
-/// Wall-clock time in Unix milliseconds (0 before 1970).
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// What a node answers: the response and its clock when it answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer<R = RpcResponse> {
+    /// The answering node's clock, Unix milliseconds.
+    pub now_ms: u64,
+    pub response: R,
+}
+
+/// The longest exchange whose answer is trusted to tell a peer's clock: the answer's
+/// time lies somewhere within the exchange, so its middle is off by at most half of it.
+pub const OFFSET_MAX_RTT_MS: u64 = 50;
+
+/// How far a peer's clock is ahead of ours (negative: behind), from one exchange sent
+/// at `sent_ms` and answered at `peer_now_ms` (its clock), the answer read at
+/// `received_ms`; `None` when the exchange took too long to tell.
+pub fn clock_offset(sent_ms: u64, received_ms: u64, peer_now_ms: u64) -> Option<i64> {
+    let rtt = received_ms.checked_sub(sent_ms)?;
+    if rtt > OFFSET_MAX_RTT_MS {
+        return None;
+    }
+    let middle = sent_ms + rtt / 2;
+    Some(i64::try_from(i128::from(peer_now_ms) - i128::from(middle)).unwrap_or(0))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,14 +256,24 @@ mod tests {
         assert_eq!(back.expires_ms, 10_000);
         assert!(matches!(back.request, RpcRequest::Recall { .. }));
 
-        let fresh = Call::new(());
-        let now = unix_ms();
-        assert!(fresh.overdue(now).is_none());
-        assert!(fresh.expires_ms <= now + RPC_TIMEOUT.as_millis() as u64);
-        assert!(
-            fresh
-                .overdue(now + RPC_TIMEOUT.as_millis() as u64 + 1)
-                .is_some()
+        let fresh = Call::due((), 50_000);
+        assert_eq!(fresh.expires_ms, 50_000 + RPC_TIMEOUT.as_millis() as u64);
+        assert!(fresh.overdue(fresh.expires_ms).is_none());
+        assert!(fresh.overdue(fresh.expires_ms + 1).is_some());
+    }
+
+    #[test]
+    fn a_peers_clock_offset_is_read_from_quick_exchanges_only() {
+        // Sent at 1000, read back at 1010: the peer answered at its 31_005, i.e. about
+        // 30 s ahead (its answer lies within the exchange: off by at most 5 ms).
+        assert_eq!(clock_offset(1_000, 1_010, 31_005), Some(30_000));
+        assert_eq!(clock_offset(1_000, 1_010, 995), Some(-10));
+        assert_eq!(clock_offset(1_000, 1_000, 1_000), Some(0));
+        // Too slow to tell, or read back before it was sent (a clock stepped back).
+        assert_eq!(
+            clock_offset(1_000, 1_000 + OFFSET_MAX_RTT_MS + 1, 9_000),
+            None
         );
+        assert_eq!(clock_offset(1_000, 999, 9_000), None);
     }
 }

@@ -42,13 +42,13 @@ async fn handle(
         return status(StatusCode::UNAUTHORIZED);
     }
     let answer = match rpc::decode::<Call>(&body) {
-        Ok(call) => match call.overdue(rpc::unix_ms()) {
+        Ok(call) => match call.overdue(owners.now_ms()) {
             // Its sender gave up and asked again: served now, it could count twice.
             Some(late_ms) => {
                 tracing::warn!(
                     kind = call.request.kind(),
                     late_ms,
-                    "cluster RPC arrived after its deadline and was refused (held up on the network, or this node's clock runs ahead of the sender's)"
+                    "cluster RPC arrived after its deadline and was refused (held up on the network)"
                 );
                 metrics::counter!("switchboard_cluster_rpc_expired_total", "kind" => call.request.kind())
                     .increment(1);
@@ -62,7 +62,10 @@ async fn handle(
         },
         Err(e) => RpcResponse::Failed(format!("undecodable call: {e}")),
     };
-    let bytes = rpc::encode(&answer);
+    let bytes = rpc::encode(&rpc::Answer {
+        now_ms: owners.now_ms(),
+        response: answer,
+    });
     let mut resp = Response::new(Full::new(bytes.clone()));
     if let Ok(v) = http::HeaderValue::from_str(&rpc::sign(&secret, &bytes)) {
         resp.headers_mut().insert(SIGNATURE, v);
