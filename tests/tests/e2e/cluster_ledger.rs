@@ -136,6 +136,25 @@ fn served(scrape: &str, kind: &str) -> f64 {
     )
 }
 
+/// With every settlement applied, each node reads the owner's book of `tenant`'s total
+/// money quota: `audited` spent, nothing left (the budget was used up).
+async fn every_node_reads_the_book(c: &ClusterHarness, tenant: &str, audited: i64) {
+    settle_everywhere(c).await;
+    for (i, node) in c.nodes.iter().enumerate() {
+        let status = node
+            .server
+            .gateway
+            .quota_status(&money(tenant, Window::Total))
+            .await
+            .expect("status");
+        assert_eq!(
+            status.spent, audited,
+            "node {i} reads the owner's book, equal to the audit logs"
+        );
+        assert_eq!(status.available, 0, "node {i}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     // 50,000 nanos, 10,000 a call: five calls in the whole cluster, not five per node.
@@ -167,20 +186,7 @@ async fn a_budget_admits_exactly_what_it_covers_whichever_node_calls_land_on() {
     let costs = audited(&c, &[0, 1, 2], "shared", 60).await;
     let audited: i64 = costs.iter().sum();
     assert_eq!(audited, 50_000);
-    settle_everywhere(&c).await;
-    for (i, node) in c.nodes.iter().enumerate() {
-        let status = node
-            .server
-            .gateway
-            .quota_status(&money("shared", Window::Total))
-            .await
-            .expect("status");
-        assert_eq!(
-            status.spent, audited,
-            "node {i} reads the owner's book, equal to the audit logs"
-        );
-        assert_eq!(status.available, 0, "node {i}");
-    }
+    every_node_reads_the_book(&c, "shared", audited).await;
 
     // Every node names the same owner and backup; the owner holds the book.
     let views: Vec<Value> = cluster_views(&c).await;
@@ -573,16 +579,7 @@ async fn nodes_whose_clocks_disagree_by_seconds_still_share_a_budget_exactly() {
     assert_eq!(ok, 5, "exactly the calls the budget covers succeed");
     let audited: i64 = audited(&c, &[0, 1, 2], "skewed", 30).await.iter().sum();
     assert_eq!(audited, 50_000);
-    settle_everywhere(&c).await;
-    for (i, node) in c.nodes.iter().enumerate() {
-        let status = node
-            .server
-            .gateway
-            .quota_status(&money("skewed", Window::Total))
-            .await
-            .expect("status");
-        assert_eq!(status.spent, audited, "node {i} reads the owner's book");
-    }
+    every_node_reads_the_book(&c, "skewed", audited).await;
     let mut expired = 0.0;
     for i in 0..3 {
         let scrape = c.admin(i, "GET", "/metrics", None).await.text();
