@@ -48,7 +48,7 @@ async fn handle(
                 tracing::warn!(
                     kind = call.request.kind(),
                     late_ms,
-                    "cluster RPC arrived after its deadline and was refused (held up on the network)"
+                    "cluster RPC arrived after its deadline and was refused (held up on the network, or a first call before its sender knew this node's clock)"
                 );
                 metrics::counter!("switchboard_cluster_rpc_expired_total", "kind" => call.request.kind())
                     .increment(1);
