@@ -327,7 +327,7 @@ impl NodeOwners {
     }
 
     /// This node's clock (the system clock when it is not clustered).
-    pub fn now_ms(&self) -> u64 {
+    pub(super) fn now_ms(&self) -> u64 {
         self.0
             .link
             .as_ref()

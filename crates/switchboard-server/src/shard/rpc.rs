@@ -61,10 +61,10 @@ impl<R> Call<R> {
 
 /// What a node answers: the response and its clock when it answered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Answer<R = RpcResponse> {
+pub struct Answer {
     /// The answering node's clock, Unix milliseconds.
     pub now_ms: u64,
-    pub response: R,
+    pub response: RpcResponse,
 }
 
 /// The longest exchange whose answer is trusted to tell a peer's clock: the answer's
