@@ -13,6 +13,7 @@
 
 use crate::QuotaMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,16 +50,60 @@ const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 /// node's lease still counts the spend. A flush never waits for it.
 pub const ROUND_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Sorts what was taken off the queue: reports into their quota's batch, flush
-/// markers into `waiters`.
+/// This flusher's numbering of its settlements: the stream (its start time, so a
+/// restarted node's is later) and, per quota, the last place given. Batches go out in
+/// this order and one the owner did not take goes again ahead of anything newer, so an
+/// owner can tell any repeat by its place (see [`crate::owner::QuotaLedger::settle`]).
+struct Numbering {
+    stream: u64,
+    last: QuotaMap<u64>,
+}
+
+impl Numbering {
+    fn new() -> Numbering {
+        // Later than any stream begun before in this process too (nodes restarted within
+        // one process, in tests, within the same millisecond).
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let start_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let before = LAST
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                Some(start_ms.max(last + 1))
+            })
+            .unwrap_or(0);
+        Numbering {
+            stream: start_ms.max(before + 1),
+            last: QuotaMap::default(),
+        }
+    }
+
+    fn number(&mut self, quota: &QuotaId, s: &mut Settlement) {
+        let last = match self.last.get_mut(quota) {
+            Some(last) => last,
+            None => self.last.entry(quota.clone()).or_default(),
+        };
+        *last += 1;
+        s.stream = self.stream;
+        s.seq = *last;
+    }
+}
+
+/// Sorts what was taken off the queue: reports into their quota's batch (numbered),
+/// flush markers into `waiters`.
 fn absorb(
     taken: &mut Vec<Outgoing>,
+    numbering: &mut Numbering,
     pending: &mut QuotaMap<Vec<Settlement>>,
     waiters: &mut Vec<oneshot::Sender<Result<(), LedgerError>>>,
 ) {
     for item in taken.drain(..) {
         match item {
-            Outgoing::Settle { quota, settlement } => {
+            Outgoing::Settle {
+                quota,
+                mut settlement,
+            } => {
+                numbering.number(&quota, &mut settlement);
                 pending.entry(quota).or_default().push(settlement)
             }
             Outgoing::Flush(waiter) => waiters.push(waiter),
@@ -77,6 +122,7 @@ pub(crate) async fn run<O: Owners>(
     let mut pending: QuotaMap<Vec<Settlement>> = QuotaMap::default();
     let mut backoff = RETRY_MIN;
     let mut last_round: Option<tokio::time::Instant> = None;
+    let mut numbering = Numbering::new();
     loop {
         let received = if pending.is_empty() {
             queue.recv_many(&mut taken, MAX_BATCH).await
@@ -94,14 +140,14 @@ pub(crate) async fn run<O: Owners>(
             tokio::time::sleep(backoff).await;
         }
         let mut waiters = Vec::new();
-        absorb(&mut taken, &mut pending, &mut waiters);
+        absorb(&mut taken, &mut numbering, &mut pending, &mut waiters);
         // Under load, rounds are paced: what arrives until the next is due joins it.
         // A flush does not wait.
         if let Some(due) = last_round.map(|t| t + ROUND_EVERY) {
             while waiters.is_empty() {
                 match tokio::time::timeout_at(due, queue.recv_many(&mut taken, MAX_BATCH)).await {
                     Ok(0) | Err(_) => break,
-                    Ok(_) => absorb(&mut taken, &mut pending, &mut waiters),
+                    Ok(_) => absorb(&mut taken, &mut numbering, &mut pending, &mut waiters),
                 }
             }
         }
@@ -142,8 +188,16 @@ mod tests {
     use crate::quota::{Metric, Quota, Scope};
     use crate::window::Window;
 
-    /// Owners that take every batch and tell the test which ids came, and when.
-    struct Seen(mpsc::UnboundedSender<(Vec<String>, Instant)>);
+    /// Owners that take every batch (but the first, when `refuse_first`) and tell the
+    /// test which settlements came, and when.
+    struct Seen(
+        mpsc::UnboundedSender<(Vec<Settlement>, Instant)>,
+        std::sync::atomic::AtomicBool,
+    );
+
+    fn ids(batch: &[Settlement]) -> Vec<String> {
+        batch.iter().map(|s| s.request_id.to_string()).collect()
+    }
 
     fn unused(q: &QuotaId) -> LedgerError {
         LedgerError::OwnerUnavailable(q.clone())
@@ -159,9 +213,16 @@ mod tests {
             _: &str,
             batch: Vec<Settlement>,
         ) -> Result<Vec<Settled>, LedgerError> {
-            let ids = batch.iter().map(|s| s.request_id.to_string()).collect();
-            self.0.send((ids, Instant::now())).unwrap();
-            Ok(vec![Settled::Applied; batch.len()])
+            let count = batch.len();
+            self.0.send((batch, Instant::now())).unwrap();
+            if self.1.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                return Err(LedgerError::OwnerUnavailable(QuotaId::new(
+                    Scope::Tenant("acme".into()),
+                    Metric::Money,
+                    Window::Day,
+                )));
+            }
+            Ok(vec![Settled::Applied; count])
         }
         async fn give_back(
             &self,
@@ -192,6 +253,8 @@ mod tests {
                 period: 1,
                 reserved: 5,
                 charged: 3,
+                stream: 0,
+                seq: 0,
             },
         }
     }
@@ -202,20 +265,21 @@ mod tests {
     async fn a_report_at_rest_goes_at_once_and_a_burst_under_load_shares_the_next_round() {
         let (seen, mut batches) = mpsc::unbounded_channel();
         let (queue, taken) = mpsc::unbounded_channel();
-        tokio::spawn(run("node-1".into(), Arc::new(Seen(seen)), taken));
+        let owners = Seen(seen, false.into());
+        tokio::spawn(run("node-1".into(), Arc::new(owners), taken));
         let start = Instant::now();
 
         queue.send(report("a")).unwrap();
-        let (ids, at) = batches.recv().await.unwrap();
-        assert_eq!(ids, ["a"]);
+        let (batch, at) = batches.recv().await.unwrap();
+        assert_eq!(ids(&batch), ["a"]);
         assert_eq!(at, start, "the first report did not wait");
 
         // Three more while the round just sent is recent: they wait for the next.
         for id in ["b", "c", "d"] {
             queue.send(report(id)).unwrap();
         }
-        let (ids, second) = batches.recv().await.unwrap();
-        assert_eq!(ids, ["b", "c", "d"], "one batch for the three");
+        let (batch, second) = batches.recv().await.unwrap();
+        assert_eq!(ids(&batch), ["b", "c", "d"], "one batch for the three");
         assert!(second - at >= ROUND_EVERY, "paced: {:?}", second - at);
 
         // A flush does not wait for the pace: it sends what is queued now.
@@ -223,8 +287,43 @@ mod tests {
         let (done, flushed) = oneshot::channel();
         queue.send(Outgoing::Flush(done)).unwrap();
         flushed.await.unwrap().unwrap();
-        let (ids, third) = batches.recv().await.unwrap();
-        assert_eq!(ids, ["e"]);
+        let (batch, third) = batches.recv().await.unwrap();
+        assert_eq!(ids(&batch), ["e"]);
         assert_eq!(third, second, "the flush sent it without waiting");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settlements_are_numbered_in_order_and_a_resend_keeps_its_numbers_ahead_of_newer_ones()
+    {
+        let (seen, mut batches) = mpsc::unbounded_channel();
+        let (queue, taken) = mpsc::unbounded_channel();
+        let owners = Seen(seen, true.into());
+        tokio::spawn(run("node-1".into(), Arc::new(owners), taken));
+        let places = |batch: &[Settlement]| -> Vec<(String, u64)> {
+            batch
+                .iter()
+                .map(|s| (s.request_id.to_string(), s.seq))
+                .collect()
+        };
+
+        queue.send(report("a")).unwrap();
+        queue.send(report("b")).unwrap();
+        let (refused, _) = batches.recv().await.unwrap();
+        let stream = refused[0].stream;
+        assert!(stream > 0, "numbered in a stream");
+        // Sent while the refused batch waits to go again: it goes after it.
+        queue.send(report("c")).unwrap();
+        let (resent, _) = batches.recv().await.unwrap();
+        assert_eq!(places(&refused), [("a".to_owned(), 1), ("b".to_owned(), 2)]);
+        assert_eq!(
+            places(&resent),
+            [
+                ("a".to_owned(), 1),
+                ("b".to_owned(), 2),
+                ("c".to_owned(), 3)
+            ],
+            "the refused batch again, with its numbers, and the newer one after it"
+        );
+        assert!(resent.iter().all(|s| s.stream == stream));
     }
 }

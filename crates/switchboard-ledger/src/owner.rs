@@ -60,6 +60,13 @@ pub struct Settlement {
     pub reserved: i64,
     /// What it really cost.
     pub charged: i64,
+    /// The sending node's settlement stream (its flusher's start time: a restarted node
+    /// begins a later one) and this settlement's place in it for its quota, from 1; 0 for
+    /// both when unsequenced. See [`QuotaLedger::settle`].
+    #[serde(default)]
+    pub stream: u64,
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// What the owner did with a settlement.
@@ -144,6 +151,9 @@ pub struct QuotaLedger {
     last_grants: BTreeMap<NodeId, (u64, Grant)>,
     /// Each node's latest give-back ids, for the same reason.
     returns: BTreeMap<NodeId, Vec<u64>>,
+    /// Per node, its latest settlement stream and the highest place in it applied here
+    /// (see [`QuotaLedger::settle`]).
+    sequences: BTreeMap<NodeId, (u64, u64)>,
 }
 
 /// Give-back ids remembered per node: retries come right after their original.
@@ -162,6 +172,7 @@ impl QuotaLedger {
             term_owner: NodeId::new(),
             last_grants: BTreeMap::new(),
             returns: BTreeMap::new(),
+            sequences: BTreeMap::new(),
         }
     }
 
@@ -204,6 +215,7 @@ impl QuotaLedger {
             leases: self.leases.clone(),
             last_grants: self.last_grants.clone(),
             returns: self.returns.clone(),
+            sequences: self.sequences.clone(),
         }
     }
 
@@ -230,6 +242,7 @@ impl QuotaLedger {
             term_owner: s.term_owner.clone(),
             last_grants: s.last_grants.clone(),
             returns: s.returns.clone(),
+            sequences: s.sequences.clone(),
         }
     }
 
@@ -304,8 +317,32 @@ impl QuotaLedger {
 
     /// Applies one settlement from `node`: in the current period its cost moves from the
     /// node's lease to `spent`; in the previous period it is recorded there only.
+    ///
+    /// A repeat is refused two ways. By place: a node's flusher numbers each quota's
+    /// settlements in the order it sends them and resends a batch the owner did not take
+    /// ahead of anything newer, so a settlement at or below the highest place applied
+    /// from the node's current stream has been seen, however long ago: the places travel
+    /// with every state (a few bytes per node), where the ids carried on a take-over are
+    /// only the latest [`crate::snapshot::SNAPSHOT_IDS`]. By id: for settlements of an
+    /// earlier stream (a node's previous life) or unsequenced ones, as before.
     pub fn settle(&mut self, node: &str, s: &Settlement) -> Settled {
         self.changed();
+        if s.seq > 0 {
+            match self.sequences.get_mut(node) {
+                Some((stream, highest)) if *stream == s.stream => {
+                    if s.seq <= *highest {
+                        return Settled::Duplicate;
+                    }
+                    *highest = s.seq;
+                }
+                // A settlement of the node's earlier life: told by its id below.
+                Some((stream, _)) if *stream > s.stream => {}
+                Some(latest) => *latest = (s.stream, s.seq),
+                None => {
+                    self.sequences.insert(node.to_owned(), (s.stream, s.seq));
+                }
+            }
+        }
         self.roll(s.period);
         if s.period == self.current.period {
             if !self.current.charge(node, s) {

@@ -7,7 +7,9 @@
 //! the memory is capped: it always holds the latest [`RecentIds::CAPACITY`] ids, and at
 //! most twice as many (a month of a busy key would otherwise hold billions of ids, while
 //! retries come within seconds). A retry older than that counts twice, erring on the
-//! side of the limit.
+//! side of the limit. Settlements a node numbers are refused by their place first
+//! ([`crate::owner::QuotaLedger::settle`]), which has no such window: the ids matter for
+//! the rest (a node's settlements from before it restarted).
 //!
 //! # Shape
 //!

@@ -116,6 +116,9 @@ impl Reservation {
                 period: h.period,
                 reserved: h.amount,
                 charged: actual.charge(h.quota.metric),
+                // Numbered by the flusher, in the order it sends them.
+                stream: 0,
+                seq: 0,
             };
             due.push(Outgoing::Settle {
                 quota: h.quota.clone(),

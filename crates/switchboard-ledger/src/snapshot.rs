@@ -49,6 +49,9 @@ pub struct LedgerSnapshot {
     /// Each node's latest give-back ids.
     #[serde(default)]
     pub returns: BTreeMap<NodeId, Vec<u64>>,
+    /// Each node's settlement stream and the highest place in it applied.
+    #[serde(default)]
+    pub sequences: BTreeMap<NodeId, (u64, u64)>,
 }
 
 impl LedgerSnapshot {
@@ -176,6 +179,7 @@ impl LedgerSnapshot {
             leases: self.leases.clone(),
             last_grants: self.last_grants.clone(),
             returns: self.returns.clone(),
+            sequences: self.sequences.clone(),
         }
     }
 }
@@ -256,6 +260,7 @@ mod tests {
             leases: BTreeMap::from([("node-1".to_owned(), version as i64)]),
             last_grants: BTreeMap::new(),
             returns: BTreeMap::from([("node-2".to_owned(), vec![version])]),
+            sequences: BTreeMap::from([("node-1".to_owned(), (7, version))]),
         }
     }
 

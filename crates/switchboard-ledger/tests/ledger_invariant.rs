@@ -145,6 +145,8 @@ impl Sim {
                     period: call.period,
                     reserved: call.amount,
                     charged,
+                    stream: 0,
+                    seq: 0,
                 };
                 if twice {
                     self.pending.push(Msg::Settle {

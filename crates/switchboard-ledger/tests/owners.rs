@@ -18,6 +18,8 @@ fn settlement(id: &str, period: u64, charged: i64) -> Settlement {
         period,
         reserved: charged,
         charged,
+        stream: 0,
+        seq: 0,
     }
 }
 

@@ -6,6 +6,8 @@ fn settlement(id: &str, period: u64, reserved: i64, charged: i64) -> Settlement 
         period,
         reserved,
         charged,
+        stream: 0,
+        seq: 0,
     }
 }
 
@@ -223,4 +225,43 @@ fn a_retried_grant_or_give_back_is_applied_once() {
     moved.give_back_once(11, "a", 1, 40);
     assert_eq!(moved.lease_of("a"), 0);
     assert_eq!(moved.status(1).available, 30);
+}
+
+/// `settlement` numbered: place `seq` of stream `stream`.
+fn numbered(id: &str, stream: u64, seq: u64) -> Settlement {
+    Settlement {
+        stream,
+        seq,
+        ..settlement(id, 1, 10, 10)
+    }
+}
+
+#[test]
+fn a_repeat_is_refused_by_its_place_however_late_and_a_new_stream_starts_afresh() {
+    let mut ledger = QuotaLedger::new(1_000);
+    for seq in 1..=3 {
+        assert_eq!(
+            ledger.settle("a", &numbered(&format!("r{seq}"), 5, seq)),
+            Settled::Applied
+        );
+    }
+    // Taken over from a state that carries none of those ids (more than the snapshot's
+    // share of later ids came after them): the places still tell a resend.
+    let mut state = ledger.snapshot();
+    state.current.recent_ids.clear();
+    let mut moved = QuotaLedger::from_snapshot(&state);
+    assert_eq!(moved.settle("a", &numbered("r2", 5, 2)), Settled::Duplicate);
+    assert_eq!(moved.settle("a", &numbered("r3", 5, 3)), Settled::Duplicate);
+    assert_eq!(moved.spent(), 30, "nothing counted twice");
+    // The resent batch's newer part is new.
+    assert_eq!(moved.settle("a", &numbered("r4", 5, 4)), Settled::Applied);
+    // Another node's places are its own.
+    assert_eq!(moved.settle("b", &numbered("q1", 5, 1)), Settled::Applied);
+    // "a" restarted: a later stream begins again at 1.
+    assert_eq!(moved.settle("a", &numbered("s1", 9, 1)), Settled::Applied);
+    // A late settlement of "a"'s earlier life is told by its id, as unnumbered ones are.
+    assert_eq!(moved.settle("a", &numbered("r4", 5, 4)), Settled::Duplicate);
+    assert_eq!(moved.settle("a", &numbered("r5", 5, 5)), Settled::Applied);
+    assert_eq!(moved.settle("a", &numbered("s1", 9, 1)), Settled::Duplicate);
+    assert_eq!(moved.spent(), 70);
 }

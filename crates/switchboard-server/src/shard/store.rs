@@ -341,6 +341,7 @@ mod tests {
             leases: BTreeMap::new(),
             last_grants: BTreeMap::new(),
             returns: BTreeMap::new(),
+            sequences: BTreeMap::new(),
         }
     }
 
