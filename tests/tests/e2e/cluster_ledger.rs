@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_ledger::{
-    Clock, GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, SystemClock, Window,
+    Clock, GrantRequest, LedgerSnapshot, Metric, Quota, QuotaId, Scope, Settled, Settlement,
+    SystemClock, Window,
 };
 use switchboard_server::shard::rpc::{self, RpcRequest, RpcResponse};
 use switchboard_server::shard::store::SnapshotStore;
@@ -594,4 +595,77 @@ async fn nodes_whose_clocks_disagree_by_seconds_still_share_a_budget_exactly() {
         expired >= 1.0,
         "a first call to a peer ahead, before its offset was known, arrives late"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settlement_repeated_by_its_place_counts_once_even_at_the_next_owner() {
+    let mut c = ClusterHarness::start(3, &tenant("placed", "0.001", "total")).await;
+    let quota = money("placed", Window::Total);
+    call_every_node(&c, "sk-placed-0001", 1).await;
+    settle_everywhere(&c).await;
+    let (owner, backup) = owner_and_backup(&c, &quota.id);
+    // Place 1 of a node's stream 42, under a new id each time: only its place says it is
+    // the same settlement (the ids a state carries on a take-over are only the latest).
+    let place_one = |id: &str| RpcRequest::Settle {
+        quota: quota.id.clone(),
+        node: "node-x".into(),
+        batch: vec![Settlement {
+            request_id: id.into(),
+            period: Window::Total.period(now_ms()),
+            reserved: 10_000,
+            charged: 10_000,
+            stream: 42,
+            seq: 1,
+        }],
+    };
+    let settle = async |c: &ClusterHarness, node: usize, req: RpcRequest| {
+        let answer = c
+            .rpc_raw(
+                node,
+                rpc::encode(&rpc::Call::due(&req, now_ms())),
+                Some(SECRET.as_bytes()),
+            )
+            .await;
+        match answer_of(&answer.body).expect("a signed answer") {
+            RpcResponse::Settled(s) => s,
+            other => panic!("not settled: {other:?}"),
+        }
+    };
+    let spent = async |c: &ClusterHarness| {
+        c.nodes[0]
+            .server
+            .gateway
+            .quota_status(&quota)
+            .await
+            .expect("status")
+            .spent
+    };
+    let before = spent(&c).await;
+    let at = index_of(&c, &owner);
+    assert_eq!(settle(&c, at, place_one("x-1")).await, [Settled::Applied]);
+    assert_eq!(
+        settle(&c, at, place_one("x-1b")).await,
+        [Settled::Duplicate]
+    );
+    assert_eq!(spent(&c).await, before + 10_000);
+
+    // The owner leaves; its backup takes the quota over with the places.
+    let gone = c.nodes.remove(at);
+    gone.server.shutdown().await;
+    c.wait_for(Duration::from_secs(10), |c| {
+        c.nodes.iter().all(|n| n.members() == 2)
+    })
+    .await;
+    let at = index_of(&c, &backup);
+    assert_eq!(
+        settle(&c, at, place_one("x-1c")).await,
+        [Settled::Duplicate]
+    );
+    assert_eq!(spent(&c).await, before + 10_000, "counted once");
+    let mut next = place_one("x-2");
+    if let RpcRequest::Settle { batch, .. } = &mut next {
+        batch[0].seq = 2;
+    }
+    assert_eq!(settle(&c, at, next).await, [Settled::Applied]);
+    assert_eq!(spent(&c).await, before + 20_000);
 }
