@@ -120,6 +120,20 @@ fn answer_of(body: &[u8]) -> Result<RpcResponse, String> {
     rpc::decode::<rpc::Answer>(body).map(|a| a.response)
 }
 
+/// `req` sent to `node` signed with the cluster secret, due now; the response in its
+/// signed answer.
+async fn signed(c: &ClusterHarness, node: usize, req: &RpcRequest) -> RpcResponse {
+    let answer = c
+        .rpc_raw(
+            node,
+            rpc::encode(&rpc::Call::due(req, now_ms())),
+            Some(SECRET.as_bytes()),
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    answer_of(&answer.body).expect("a signed answer")
+}
+
 fn counter(scrape: &str, series: &str) -> f64 {
     let prefix = format!("{series} ");
     scrape
@@ -282,15 +296,7 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
         quota: Quota::new(quota.id.clone(), at_owner.limit),
         delta,
     };
-    let answer = c
-        .rpc_raw(
-            backup,
-            rpc::encode(&rpc::Call::due(&stale, now_ms())),
-            Some(SECRET.as_bytes()),
-        )
-        .await;
-    assert_eq!(answer.status, 200);
-    match answer_of(&answer.body).expect("decodes") {
+    match signed(&c, backup, &stale).await {
         RpcResponse::NeedWhole => {}
         other => panic!("the backup took a delta of another state: {other:?}"),
     }
@@ -305,14 +311,10 @@ async fn a_backup_rebuilds_the_owners_state_from_deltas_exactly() {
             ..at_owner.clone()
         },
     };
-    let answer = c
-        .rpc_raw(
-            backup,
-            rpc::encode(&rpc::Call::due(&ahead, now_ms())),
-            Some(SECRET.as_bytes()),
-        )
-        .await;
-    assert!(matches!(answer_of(&answer.body), Ok(RpcResponse::Done)));
+    assert!(matches!(
+        signed(&c, backup, &ahead).await,
+        RpcResponse::Done
+    ));
     let whole_after_delta = |scrape: &str| {
         counter(
             scrape,
@@ -430,15 +432,7 @@ async fn when_a_quota_owner_leaves_its_backup_carries_on_without_losing_spend() 
         },
     };
     for node in 0..2 {
-        let answer = c
-            .rpc_raw(
-                node,
-                rpc::encode(&rpc::Call::due(&stale, now_ms())),
-                Some(SECRET.as_bytes()),
-            )
-            .await;
-        assert_eq!(answer.status, 200);
-        match answer_of(&answer.body).expect("decodes") {
+        match signed(&c, node, &stale).await {
             RpcResponse::Failed(why) => assert!(why.contains("fenced"), "{why}"),
             other => panic!("node {node} took a stale epoch: {other:?}"),
         }
@@ -539,14 +533,7 @@ async fn a_cluster_call_that_arrives_after_its_deadline_changes_nothing() {
     );
 
     // The same call within its deadline is served.
-    let answer = c
-        .rpc_raw(
-            owner,
-            rpc::encode(&rpc::Call::due(&grant, now_ms())),
-            Some(SECRET.as_bytes()),
-        )
-        .await;
-    match answer_of(&answer.body).expect("a signed answer") {
+    match signed(&c, owner, &grant).await {
         RpcResponse::Grant(g) => assert_eq!(g.amount, 400_000),
         other => panic!("a call within its deadline was refused: {other:?}"),
     }
@@ -618,18 +605,13 @@ async fn a_settlement_repeated_by_its_place_counts_once_even_at_the_next_owner()
             seq: 1,
         }],
     };
-    let settle = async |c: &ClusterHarness, node: usize, req: RpcRequest| {
-        let answer = c
-            .rpc_raw(
-                node,
-                rpc::encode(&rpc::Call::due(&req, now_ms())),
-                Some(SECRET.as_bytes()),
-            )
-            .await;
-        match answer_of(&answer.body).expect("a signed answer") {
-            RpcResponse::Settled(s) => s,
-            other => panic!("not settled: {other:?}"),
-        }
+    let settle = async |c: &ClusterHarness, node: usize, req: RpcRequest| match signed(
+        c, node, &req,
+    )
+    .await
+    {
+        RpcResponse::Settled(s) => s,
+        other => panic!("not settled: {other:?}"),
     };
     let spent = async |c: &ClusterHarness| {
         c.nodes[0]
