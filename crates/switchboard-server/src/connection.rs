@@ -7,8 +7,9 @@
 //!   runs while a keep-alive connection waits, so its idle time is the smaller of the two);
 //! - drain on shutdown: [`ConnectionMsg::Drain`] asks hyper to finish the requests and
 //!   streams in flight, then close (HTTP/2 sends GOAWAY);
-//! - the connection cap: the actor holds a permit of the listener's semaphore for its
-//!   whole life, so the listener stops accepting while the cap is reached.
+//! - the connection cap: hyper's task holds a permit of the listener's semaphore for the
+//!   connection's whole life, so the listener stops accepting while the cap is reached
+//!   (and the drain knows every connection, cut or not, is over when all are back).
 //!
 //! The header-read timeout (slowloris protection) is hyper's own.
 
@@ -98,7 +99,6 @@ pub struct ConnectionState {
     /// hyper's task, aborted if the actor is stopped before it finishes (a drain that ran
     /// past the shutdown deadline).
     task: JoinHandle<()>,
-    _permit: OwnedSemaphorePermit,
 }
 
 pub struct ConnectionActor;
@@ -135,7 +135,12 @@ impl Actor for ConnectionActor {
         let peer = args.peer;
         let me = myself.clone();
         ractor::pg::join(args.group, vec![myself.get_cell()]);
+        // The connection's slot goes back when hyper's task is over, however it ends: a
+        // task aborted at the end of the shutdown grace drops its calls (each writing its
+        // audit record on the way out) before the drain sees the slot come back.
+        let permit = args.permit;
         let task = tokio::spawn(async move {
+            let _permit = permit;
             let conn = http.serve_connection_with_upgrades(io, svc);
             tokio::pin!(conn);
             tokio::select! {
@@ -157,7 +162,6 @@ impl Actor for ConnectionActor {
             idle_timeout: args.idle_timeout,
             tick: None,
             task,
-            _permit: args.permit,
         })
     }
 

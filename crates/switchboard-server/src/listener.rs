@@ -17,6 +17,10 @@ use crate::gateway::Gateway;
 /// Distinguishes the connection groups of several servers in one process (tests).
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(0);
 
+/// How long the drain waits, after the grace period, for the connections it cut to be
+/// gone. An aborted task is dropped the next time a worker gets to it: milliseconds.
+const CUT_WAIT: Duration = Duration::from_secs(5);
+
 /// The HTTP settings every connection shares: HTTP/1.1 and h2c on one port.
 fn http_builder(gw: &Gateway) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
@@ -91,6 +95,18 @@ async fn drain(group: &str, slots: &Arc<Semaphore>, cap: usize, grace: Duration)
         );
         for cell in left {
             cell.stop(Some("shutdown grace period over".into()));
+        }
+        // Stopping a connection aborts its task; the calls in it end when the task is
+        // dropped, each writing its audit record (status 499, or a stream's record with
+        // what it relayed). Only then may the shutdown flush the audit log and the
+        // ledger: a record handed in after the writer stopped would be lost, and the
+        // call with it. The slot comes back once the task is gone.
+        let cut = slots.acquire_many(cap as u32);
+        if tokio::time::timeout(CUT_WAIT, cut).await.is_err() {
+            tracing::error!(
+                connections = cap - slots.available_permits(),
+                "connections still not closed after being cut; their calls may go unrecorded"
+            );
         }
     }
 }

@@ -297,7 +297,8 @@ async fn read_to_end(
 /// `serve` after SIGINT: the listener is closed at once (new connections refused) while
 /// an in-flight stream keeps flowing, and a stream still running when `shutdown_grace`
 /// ends is cut then (the client sees its connection end, not a hang); then the process
-/// exits cleanly, as it does on SIGTERM.
+/// exits cleanly, as it does on SIGTERM. The calls cut at the deadline (the stream, and a
+/// plain call still waiting for its answer) are each in the audit log once.
 #[tokio::test]
 async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_period() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -321,13 +322,20 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
     std::fs::write(&path, text).unwrap();
     let (mut child, addr, _admin) = serve(&path);
 
+    let request = |id: &str, stream: bool| {
+        let body = format!(
+            r#"{{"model":"gpt","stream":{stream},"max_tokens":200,"messages":[{{"role":"user","content":"hi"}}]}}"#
+        );
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-process-test\r\nx-request-id: {id}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let body = r#"{"model":"gpt","stream":true,"max_tokens":200,"messages":[{"role":"user","content":"hi"}]}"#;
-    let request = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-process-test\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+        .write_all(request("cut-stream", true).as_bytes())
+        .await
+        .unwrap();
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&received).contains("data: ") {
@@ -335,6 +343,24 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
         assert!(n > 0);
         received.extend_from_slice(&buf[..n]);
     }
+    // Plain calls whose answers would take 20 s (200 tokens 100 ms apart), in flight at
+    // the mock before the signal.
+    const WAITING: u64 = 8;
+    let mut waiting = Vec::new();
+    for i in 0..WAITING {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(request(&format!("cut-wait-{i}"), false).as_bytes())
+            .await
+            .unwrap();
+        waiting.push(c);
+    }
+    for _ in 0..500 {
+        if mock.calls() > WAITING {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(mock.calls(), WAITING + 1, "every call reached the provider");
 
     let signalled = std::time::Instant::now();
     let kill = Command::new("kill")
@@ -393,6 +419,59 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
         .unwrap()
         .unwrap();
     assert!(status.success(), "SIGINT exits cleanly: {status}");
+
+    // Each call cut at the deadline left one record: the stream with what it relayed,
+    // the waiting call as 499. Records handed in after the audit writer stopped would
+    // be missing (and the calls unbilled).
+    for c in &mut waiting {
+        let mut answer = Vec::new();
+        let _ = read_to_end(c, &mut answer, Duration::from_secs(5)).await;
+    }
+    let records = audit_lines(&dir.path().join("data/audit"));
+    let of = |id: &str| -> Vec<&String> {
+        records
+            .iter()
+            .filter(|l| l.contains(&format!("\"request_id\":\"{id}\"")))
+            .collect()
+    };
+    let streamed = of("cut-stream");
+    assert_eq!(streamed.len(), 1, "the cut stream's record: {records:?}");
+    assert!(streamed[0].contains("\"stream_end\":"), "{}", streamed[0]);
+    for i in 0..WAITING {
+        let cut = of(&format!("cut-wait-{i}"));
+        assert_eq!(cut.len(), 1, "cut call {i}'s record: {records:?}");
+        assert!(cut[0].contains("\"status\":499"), "{}", cut[0]);
+    }
+    let verify = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(dir.path().join("data/audit"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+/// Every record line of an audit directory's segments.
+fn audit_lines(dir: &std::path::Path) -> Vec<String> {
+    let mut segments: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort();
+    segments
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Provider keys of [`ECHO_CONFIG`], long and distinctive so a leak cannot hide.

@@ -249,3 +249,78 @@ async fn http2_cleartext_clients_are_served() {
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.status(), 200);
 }
+
+/// Calls still in flight when the shutdown grace ends are cut, and each is in the audit
+/// log once when the shutdown returns: the drain waits for the connections it cut to be
+/// gone (their calls write their records on the way out) before the audit log and the
+/// ledger are flushed and stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_cut_at_the_end_of_the_grace_period_are_each_in_the_audit_log() {
+    let h = Harness::builder()
+        .configure(|c| c.server.shutdown_grace = Duration::from_millis(200))
+        .start()
+        .await;
+    // 200 tokens 50 ms apart: ten seconds per answer, far past the grace period.
+    h.mock.set_token_delay(Duration::from_millis(50));
+    let mut stream = h
+        .stream(
+            "/v1/chat/completions",
+            &BEARER,
+            json!({"model": "gpt", "stream": true, "max_tokens": 200, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(stream.status, 200);
+    assert!(stream.next_data().await.is_some(), "the stream has started");
+    const WAITING: usize = 6;
+    let mut calls = Vec::new();
+    for _ in 0..WAITING {
+        let (client, url) = (h.client.clone(), h.url("/v1/chat/completions"));
+        calls.push(tokio::spawn(async move {
+            let body = json!({"model": "gpt", "max_tokens": 200, "messages": [{"role": "user", "content": "hi"}]});
+            // Cut: the client sees its connection end.
+            let req = client::request("POST", &url, &BEARER, body.to_string().into());
+            client.request(req).await.map(|r| r.status())
+        }));
+    }
+    for _ in 0..500 {
+        if h.mock.calls() > WAITING as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        h.mock.calls(),
+        WAITING as u64 + 1,
+        "every call is in flight"
+    );
+
+    let Harness {
+        gateway,
+        mock,
+        data,
+        config,
+        ..
+    } = h;
+    tokio::time::timeout(Duration::from_secs(20), gateway.shutdown())
+        .await
+        .expect("the shutdown ends");
+    let mut records = Vec::new();
+    switchboard_audit::scan(&config.audit_dir(), &Default::default(), |r| {
+        records.push(r)
+    })
+    .expect("audit scan");
+    let cut: Vec<_> = records.iter().filter(|r| r.status == 499).collect();
+    assert_eq!(
+        cut.len(),
+        WAITING,
+        "every waiting call's record: {records:?}"
+    );
+    let streamed: Vec<_> = records.iter().filter(|r| r.stream).collect();
+    assert_eq!(streamed.len(), 1, "the stream's record: {records:?}");
+    assert!(streamed[0].stream_end.is_some() && streamed[0].output_tokens > 0);
+    assert_eq!(records.len(), WAITING + 1);
+    for call in calls {
+        let _ = call.await;
+    }
+    drop((mock, data));
+}
