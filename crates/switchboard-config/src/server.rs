@@ -21,6 +21,10 @@ pub struct ServerConfig {
     /// Time a client has to send a request's headers.
     #[serde(deserialize_with = "duration::de")]
     pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body once its headers are in; a body
+    /// still incomplete then gets 408 and the connection is closed.
+    #[serde(deserialize_with = "duration::de")]
+    pub body_read_timeout: Duration,
     /// A keep-alive connection with no request in flight is closed after this long.
     #[serde(deserialize_with = "duration::de")]
     pub idle_timeout: Duration,
@@ -50,6 +54,7 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             shutdown_grace: Duration::from_secs(30),
             drain_delay: Duration::ZERO,

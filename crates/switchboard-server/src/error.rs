@@ -41,6 +41,9 @@ pub enum GatewayError {
     /// The client's body could not be read.
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    /// The client's body did not arrive in time.
+    #[error("the request body was not received within {}s", .0.as_secs_f64())]
+    BodyTimeout(Duration),
     /// The upstream call failed.
     #[error("{0}")]
     Upstream(UpstreamError),
@@ -146,6 +149,11 @@ impl GatewayError {
             GatewayError::NoRoute { .. } => d(StatusCode::NOT_FOUND, K::NotFound, "no_route"),
             GatewayError::TooLarge(_) => d(StatusCode::PAYLOAD_TOO_LARGE, K::TooLarge, "too_large"),
             GatewayError::BodyRead(_) => d(StatusCode::BAD_REQUEST, K::InvalidRequest, "body_read"),
+            GatewayError::BodyTimeout(_) => d(
+                StatusCode::REQUEST_TIMEOUT,
+                K::InvalidRequest,
+                "body_timeout",
+            ),
             GatewayError::Upstream(e) => upstream_disposition(e),
             GatewayError::Refused(r) if r.cause == RefusalCause::Exhausted => d(
                 StatusCode::TOO_MANY_REQUESTS,

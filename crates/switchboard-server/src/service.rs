@@ -211,7 +211,14 @@ async fn serve(
         Endpoint::Models => Ok(api::models::list(gw, ctx, &headers)),
         Endpoint::Model(m) => api::models::get(gw, ctx, &headers, &m),
         Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
-            let bytes = read_body(&headers, body, gw.config.server.max_body_bytes).await?;
+            let server = &gw.config.server;
+            let bytes = read_body(
+                &headers,
+                body,
+                server.max_body_bytes,
+                server.body_read_timeout,
+            )
+            .await?;
             match ep {
                 Endpoint::ChatCompletions => api::chat::handle(gw, ctx, bytes).await,
                 Endpoint::Messages => api::messages::handle(gw, ctx, bytes).await,

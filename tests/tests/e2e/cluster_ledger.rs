@@ -481,6 +481,28 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
         .expect("status");
     assert_eq!((status.spent, status.leased), (0, 0));
     assert_eq!(status.available, 1_000_000);
+
+    // A caller that sends part of a body and stops is answered 400 once a call's whole
+    // deadline has passed, and does not hold the connection for ever.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rpc_addr = c.nodes[0]
+        .server
+        .gateway
+        .cluster
+        .as_ref()
+        .expect("clustered")
+        .me()
+        .rpc;
+    let mut s = tokio::net::TcpStream::connect(rpc_addr).await.unwrap();
+    s.write_all(b"POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n\x92\x01")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut head))
+        .await
+        .expect("a stalled body is answered")
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 400");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

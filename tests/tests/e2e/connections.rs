@@ -200,6 +200,38 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     );
 }
 
+/// A client that sends its headers and then only part of its body (or trickles it) gets
+/// 408 in the API's shape once `body_read_timeout` has passed, and its connection closed,
+/// rather than holding it for ever.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_body_gets_408_and_is_disconnected() {
+    let h = Harness::builder()
+        .configure(|c| c.server.body_read_timeout = Duration::from_millis(300))
+        .start()
+        .await;
+    let mut s = TcpStream::connect(h.gateway.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {KEY_A}\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{{\"model\":"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed within the timeout's reach")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let body: Value = serde_json::from_str(&text[text.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not received within"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn the_connection_cap_holds_new_connections_until_a_slot_frees() {
     let h = Harness::builder()

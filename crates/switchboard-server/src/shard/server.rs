@@ -29,11 +29,13 @@ async fn handle(
         .get(SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let Ok(body) = Limited::new(req.into_body(), MAX_RPC_BODY)
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-    else {
+    // A body not in within a call's whole deadline could only be refused as late; a
+    // sender that stalls (or is not a peer at all) does not hold the connection longer.
+    let read = tokio::time::timeout(
+        rpc::RPC_TIMEOUT,
+        Limited::new(req.into_body(), MAX_RPC_BODY).collect(),
+    );
+    let Ok(Ok(body)) = read.await.map(|r| r.map(|b| b.to_bytes())) else {
         return status(StatusCode::BAD_REQUEST);
     };
     if !signature.is_some_and(|s| rpc::verify(&secret, &body, &s)) {
@@ -89,9 +91,14 @@ pub async fn run(
     let secret = std::sync::Arc::new(secret);
     let http = auto::Builder::new(TokioExecutor::new());
     loop {
-        let (stream, _) = tokio::select! {
-            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
             _ = shutdown.wait_for(|s| *s) => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors, say: wait a little rather than spin on it.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let owners = owners.clone();
