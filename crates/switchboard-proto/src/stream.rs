@@ -40,6 +40,16 @@ pub enum StreamEvent {
     Usage(Usage),
 }
 
+/// Checks that an event's data a passthrough forwards unread is JSON, without building
+/// anything from it: a provider that sends garbage mid-stream must end the client's
+/// stream with an error event, as it does when the stream is translated, not hand the
+/// client's SDK a chunk it cannot decode.
+pub fn check_json(data: &str) -> Result<(), ProtoError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(data)
+        .map(drop)
+        .map_err(|e| ProtoError::BadUpstream(format!("the provider sent an unreadable event: {e}")))
+}
+
 /// Why a stream ended early, as told to the client in its last event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamFailure {

@@ -111,3 +111,42 @@ fn a_passthrough_cut_mid_block_closes_it_before_the_error() {
     );
     assert!(!pass.is_complete());
 }
+
+/// A delta that is not JSON is not forwarded: it breaks the stream, and the failure
+/// closes the open block and ends with an error event the client's SDK can read. The
+/// same holds for an `error` event whose body is not an error.
+#[test]
+fn a_passthrough_refuses_an_event_that_is_not_json() {
+    for (name, data) in [
+        ("content_block_delta", "{not json"),
+        ("ping", "garbage"),
+        ("error", "{\"type\":"),
+    ] {
+        let mut pass = Passthrough::new();
+        let mut out = BytesMut::new();
+        let all = events(FIXTURE.as_bytes());
+        for event in &all[..8] {
+            pass.on_event(event, &mut out).unwrap();
+        }
+        let before = out.len();
+        assert!(
+            pass.on_event(&named(name, data), &mut out).is_err(),
+            "{name}"
+        );
+        assert_eq!(out.len(), before, "{name}: nothing of it was forwarded");
+        let mut tail = BytesMut::new();
+        pass.fail(
+            &StreamFailure {
+                message: "unreadable".into(),
+                timeout: false,
+            },
+            &mut tail,
+        );
+        let tail = String::from_utf8(tail.to_vec()).unwrap();
+        assert!(
+            tail.starts_with("event: content_block_stop\n"),
+            "{name}: {tail}"
+        );
+        assert!(tail.contains("event: error\ndata: {"), "{name}: {tail}");
+    }
+}

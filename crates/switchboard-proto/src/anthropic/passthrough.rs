@@ -9,13 +9,15 @@ use super::stream::{write, write_error};
 use super::wire::ErrorEnvelope;
 use crate::error::ProtoError;
 use crate::sse::{SseEvent, write_event};
-use crate::stream::{StreamFailure, StreamTransform};
+use crate::stream::{StreamFailure, StreamTransform, check_json};
 
 /// Forwards every upstream event unchanged (re-framed, same name and data).
 ///
 /// Events are told apart by their SSE name, so the hot path (`content_block_delta`, one
-/// per few tokens) is never JSON-parsed. Only `message_start` and `message_delta` (usage),
-/// `content_block_start` (the open block's index, to close it on failure) and `error` are.
+/// per few tokens) is never decoded, only checked to be JSON. Only `message_start` and
+/// `message_delta` (usage), `content_block_start` (the open block's index, to close it on
+/// failure) and `error` are decoded. An event is forwarded once it has been read: one that
+/// is not JSON ends the stream with an error event instead.
 #[derive(Debug, Default)]
 pub struct Passthrough {
     usage: Usage,
@@ -34,9 +36,11 @@ impl Passthrough {
 
 impl StreamTransform for Passthrough {
     fn on_event(&mut self, event: &SseEvent, out: &mut BytesMut) -> Result<(), ProtoError> {
-        write_event(out, event.event.as_deref(), &event.data);
         match event.event.as_deref() {
-            Some("content_block_delta") => self.content_events += 1,
+            Some("content_block_delta") => {
+                check_json(&event.data)?;
+                self.content_events += 1;
+            }
             Some("message_start" | "message_delta") => {
                 let sniffed: UsageOnly = serde_json::from_str(&event.data).map_err(|e| {
                     ProtoError::BadUpstream(format!("unreadable Anthropic stream event: {e}"))
@@ -46,20 +50,32 @@ impl StreamTransform for Passthrough {
                 }
             }
             Some("content_block_start") => {
-                self.open_block = serde_json::from_str::<BlockIndex>(&event.data)
-                    .ok()
-                    .map(|b| b.index);
+                let block = serde_json::from_str::<BlockIndex>(&event.data).map_err(|e| {
+                    ProtoError::BadUpstream(format!("unreadable Anthropic stream event: {e}"))
+                })?;
+                self.open_block = Some(block.index);
             }
-            Some("content_block_stop") => self.open_block = None,
-            Some("message_stop") => self.complete = true,
+            Some("content_block_stop") => {
+                check_json(&event.data)?;
+                self.open_block = None;
+            }
+            Some("message_stop") => {
+                check_json(&event.data)?;
+                self.complete = true;
+            }
             Some("error") => {
-                self.upstream_failed = true;
+                // The upstream's own error event goes to the client as it is, when it is
+                // one; an unreadable one is replaced by ours (see `fail`).
                 return Err(
                     match serde_json::from_str::<ErrorEnvelope<String>>(&event.data) {
-                        Ok(envelope) => ProtoError::UpstreamStream {
-                            kind: envelope.error.kind,
-                            message: envelope.error.message,
-                        },
+                        Ok(envelope) => {
+                            self.upstream_failed = true;
+                            write_event(out, event.event.as_deref(), &event.data);
+                            ProtoError::UpstreamStream {
+                                kind: envelope.error.kind,
+                                message: envelope.error.message,
+                            }
+                        }
                         Err(_) => ProtoError::UpstreamStream {
                             kind: "api_error".into(),
                             message: event.data.clone(),
@@ -67,8 +83,9 @@ impl StreamTransform for Passthrough {
                     },
                 );
             }
-            _ => {}
+            _ => check_json(&event.data)?,
         }
+        write_event(out, event.event.as_deref(), &event.data);
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //!
 //! The gateway always asks the upstream for usage (`stream_options.include_usage`), so the
 //! last chunk before `[DONE]` carries it. Only chunks that mention `"usage"` with a value
-//! other than `null`, or that mention `"error"`, are parsed; every other chunk is copied
-//! without being read. When the client did not ask for usage, the usage-only chunk is
+//! other than `null`, or that mention `"error"`, are parsed; every other chunk is only
+//! checked to be JSON (not decoded) and copied. When the client did not ask for usage, the usage-only chunk is
 //! dropped so the client sees exactly the stream it asked for.
 
 use std::sync::LazyLock;
@@ -18,7 +18,7 @@ use super::response::WireUsage;
 use super::stream::Encoder;
 use crate::error::ProtoError;
 use crate::sse::{SseEvent, write_event};
-use crate::stream::{StreamEncoder, StreamFailure, StreamTransform};
+use crate::stream::{StreamEncoder, StreamFailure, StreamTransform, check_json};
 
 #[derive(Debug)]
 pub struct Passthrough {
@@ -98,7 +98,11 @@ impl StreamTransform for Passthrough {
         if FINISH.find(data).is_some() || FINISH_SPACED.find(data).is_some() {
             self.finished = true;
         }
-        if has_usage_value(data) || ERROR.find(data).is_some() {
+        let sniffed = has_usage_value(data) || ERROR.find(data).is_some();
+        if !sniffed {
+            check_json(&event.data)?;
+        }
+        if sniffed {
             let sniff: Sniff =
                 serde_json::from_slice(data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
             if let Some(err) = sniff.error {
@@ -225,6 +229,27 @@ mod tests {
             &mut BytesMut::new(),
         );
         assert!(matches!(err, Err(ProtoError::UpstreamStream { .. })));
+    }
+
+    #[test]
+    fn a_chunk_that_is_not_json_breaks_the_stream_and_is_not_forwarded() {
+        let mut p = Passthrough::new(false);
+        let mut out = BytesMut::new();
+        for bad in [
+            "{not json",
+            r#"{"choices":[{"delta":{"content":"hi"}}]"#,
+            "null x",
+        ] {
+            let err = p.on_event(&ev(bad), &mut out);
+            assert!(
+                matches!(err, Err(ProtoError::BadUpstream(_))),
+                "{bad}: {err:?}"
+            );
+        }
+        assert!(out.is_empty(), "{out:?}");
+        p.on_event(&ev(r#"{"choices":[{"delta":{"content":"hi"}}]}"#), &mut out)
+            .unwrap();
+        assert!(!out.is_empty());
     }
 
     #[test]
