@@ -276,25 +276,66 @@ async fn a_stream_cut_mid_way_ends_with_an_error_event_in_each_shape() {
     );
 }
 
+/// Translated (Gemini to an OpenAI client) or passed through (OpenAI to OpenAI), a stream
+/// the provider breaks with garbage ends with an error event, and every event the client
+/// got before it is JSON.
 #[tokio::test]
 async fn garbage_from_the_upstream_stream_ends_with_an_error_event() {
     let h = Harness::start().await;
-    for fault in ["bad-sse", "bad-json"] {
-        h.mock.add_fault(FaultRule::new(fault).times(1));
-        let mut body = chat("gemini");
-        body["stream"] = json!(true);
-        let events = h
-            .stream(
-                "/v1/chat/completions",
-                &[("authorization", "Bearer sk-test-acme-0001")],
-                body,
-            )
-            .await
-            .rest()
-            .await;
-        let last: Value = serde_json::from_str(events.last().unwrap()).unwrap_or(Value::Null);
-        assert!(last["error"]["message"].is_string(), "{fault}: {events:?}");
+    for model in ["gemini", "gpt"] {
+        for fault in ["bad-sse", "bad-json"] {
+            h.mock.add_fault(FaultRule::new(fault).times(1));
+            let mut body = chat(model);
+            body["stream"] = json!(true);
+            let events = h
+                .stream(
+                    "/v1/chat/completions",
+                    &[("authorization", "Bearer sk-test-acme-0001")],
+                    body,
+                )
+                .await
+                .rest()
+                .await;
+            let last: Value = serde_json::from_str(events.last().unwrap()).unwrap_or(Value::Null);
+            assert!(
+                last["error"]["message"].is_string(),
+                "{model} {fault}: {events:?}"
+            );
+            for e in &events {
+                assert!(
+                    serde_json::from_str::<Value>(e).is_ok(),
+                    "{model} {fault}: {e}"
+                );
+            }
+        }
     }
+}
+
+/// The same for an Anthropic client of an Anthropic provider (the stream passed through):
+/// an `error` event the SDK can read, never the provider's garbage.
+#[tokio::test]
+async fn garbage_in_a_passed_through_anthropic_stream_ends_with_an_error_event() {
+    let h = Harness::start().await;
+    h.mock.add_fault(FaultRule::new("bad-json").times(1));
+    let r = h
+        .post_anthropic(
+            "sk-test-acme-0001",
+            json!({"model": "claude", "max_tokens": 32, "stream": true, "messages": [{"role": "user", "content": "hello"}]}),
+        )
+        .await;
+    let events = switchboard_tests::client::sse_events(&r.text());
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name.as_deref(), Some("error"), "{events:?}");
+    for (name, data) in &events {
+        assert!(
+            serde_json::from_str::<Value>(data).is_ok(),
+            "{name:?}: {data}"
+        );
+    }
+    assert_eq!(
+        serde_json::from_str::<Value>(data).unwrap()["type"],
+        "error"
+    );
 }
 
 #[tokio::test]
