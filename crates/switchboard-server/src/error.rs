@@ -35,6 +35,22 @@ pub enum GatewayError {
     /// No such endpoint.
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
+    /// The endpoint exists, but not for this method.
+    #[error("{method} is not allowed on {path} (allowed: {allow})")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: &'static str,
+    },
+    /// A body in a content coding (`gzip`...) or transfer coding the gateway does not
+    /// decode: refused rather than parsed as if it were plain JSON.
+    #[error(
+        "request bodies with {header} `{coding}` are not accepted; send the body as plain JSON"
+    )]
+    UnsupportedCoding {
+        header: &'static str,
+        coding: String,
+    },
     /// The body is over the size limit.
     #[error("request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
@@ -147,6 +163,22 @@ impl GatewayError {
                 d(StatusCode::NOT_FOUND, K::NotFound, "model_unavailable")
             }
             GatewayError::NoRoute { .. } => d(StatusCode::NOT_FOUND, K::NotFound, "no_route"),
+            GatewayError::MethodNotAllowed { .. } => d(
+                StatusCode::METHOD_NOT_ALLOWED,
+                K::InvalidRequest,
+                "method_not_allowed",
+            ),
+            // RFC 9110: an unknown content coding is 415; RFC 9112: an unknown transfer
+            // coding is 501.
+            GatewayError::UnsupportedCoding { header, .. } => d(
+                if *header == "Transfer-Encoding" {
+                    StatusCode::NOT_IMPLEMENTED
+                } else {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE
+                },
+                K::InvalidRequest,
+                "unsupported_coding",
+            ),
             GatewayError::TooLarge(_) => d(StatusCode::PAYLOAD_TOO_LARGE, K::TooLarge, "too_large"),
             GatewayError::BodyRead(_) => d(StatusCode::BAD_REQUEST, K::InvalidRequest, "body_read"),
             GatewayError::BodyTimeout(_) => d(
@@ -208,8 +240,19 @@ impl GatewayError {
                     }
                     _ => None,
                 };
-                openai::error::body(d.kind, &message, param, None)
+                openai::error::body(d.kind, &message, param, self.openai_code())
             }
+        }
+    }
+
+    /// OpenAI's `code` where the kind's default would mislead (a route is not a model).
+    fn openai_code(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::NoRoute { .. } => Some("unknown_url"),
+            GatewayError::MethodNotAllowed { .. } => Some("method_not_allowed"),
+            GatewayError::UnsupportedCoding { .. } => Some("unsupported_coding"),
+            GatewayError::BodyTimeout(_) => Some("request_timeout"),
+            _ => None,
         }
     }
 

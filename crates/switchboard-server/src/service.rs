@@ -50,13 +50,66 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
             }
         },
     };
-    if *method != want {
-        return Err(GatewayError::NoRoute {
+    // HEAD is GET without the body (hyper leaves the body out).
+    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
+        return Err(GatewayError::MethodNotAllowed {
             method: method.to_string(),
             path: path.to_owned(),
+            allow: if want == Method::GET {
+                "GET, HEAD"
+            } else {
+                "POST"
+            },
         });
     }
     Ok(ep)
+}
+
+/// The API whose shape the answer (and every error) takes: Anthropic's for `/messages`,
+/// OpenAI's for its own endpoints, and for the rest (`/models`, unknown routes)
+/// Anthropic's when the client says it speaks it (`anthropic-version`, which the
+/// Anthropic SDK always sends).
+fn wire_of(parts: &http::request::Parts) -> Wire {
+    let path = parts.uri.path();
+    if path.ends_with("/messages") {
+        Wire::Anthropic
+    } else if path.ends_with("/chat/completions") || path.ends_with("/embeddings") {
+        Wire::OpenAi
+    } else if parts.headers.contains_key("anthropic-version") {
+        Wire::Anthropic
+    } else {
+        Wire::OpenAi
+    }
+}
+
+/// Refuses a body the gateway would otherwise read as plain JSON although the client
+/// encoded it: any content coding but `identity`, any transfer coding but `chunked`.
+fn check_codings(headers: &http::HeaderMap) -> Result<(), GatewayError> {
+    for (name, header, allowed) in [
+        (
+            http::header::CONTENT_ENCODING,
+            "Content-Encoding",
+            "identity",
+        ),
+        (
+            http::header::TRANSFER_ENCODING,
+            "Transfer-Encoding",
+            "chunked",
+        ),
+    ] {
+        for value in headers.get_all(name) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            for coding in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                if !coding.eq_ignore_ascii_case(allowed) {
+                    return Err(GatewayError::UnsupportedCoding {
+                        header,
+                        coding: coding.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Serves one client request. Never fails: every error becomes a response in the shape
@@ -65,11 +118,7 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<ResponseBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let api = if parts.uri.path().contains("/messages") {
-        Wire::Anthropic
-    } else {
-        Wire::OpenAi
-    };
+    let api = wire_of(&parts);
     let (id, settle_id) = gw.request_ids(&parts.headers);
     let trace = TraceContext::for_request(&parts.headers);
     // A debug span: the few lines a request logs at info and above name its request id
@@ -211,6 +260,7 @@ async fn serve(
         Endpoint::Models => Ok(api::models::list(gw, ctx, &headers)),
         Endpoint::Model(m) => api::models::get(gw, ctx, &headers, &m),
         Endpoint::ChatCompletions | Endpoint::Messages | Endpoint::Embeddings => {
+            check_codings(&headers)?;
             let server = &gw.config.server;
             let bytes = read_body(
                 &headers,

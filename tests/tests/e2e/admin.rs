@@ -31,6 +31,26 @@ async fn the_admin_api_requires_the_admin_key_but_probes_do_not() {
     )
     .await;
     assert_eq!(probe.status, 200);
+    // Probes answer GET and HEAD; anything else is refused, not answered as a probe.
+    for (method, path, status) in [
+        ("HEAD", "/healthz", 200),
+        ("HEAD", "/readyz", 200),
+        ("POST", "/healthz", 405),
+        ("DELETE", "/readyz", 405),
+    ] {
+        let r = client::send(
+            &h.client,
+            client::request(method, &h.admin_url(path), &[], Bytes::new()),
+        )
+        .await;
+        assert_eq!(r.status, status, "{method} {path}");
+        if status == 405 {
+            assert_eq!(r.headers["allow"], "GET, HEAD");
+        }
+    }
+    let head = h.admin("HEAD", "/metrics", None).await;
+    assert_eq!(head.status, 200, "HEAD is GET without the body");
+    assert!(head.body.is_empty());
     let h = Harness::builder()
         .configure(|c| c.admin.key = None)
         .start()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use mock_provider::FaultRule;
 use serde_json::{Value, json};
-use switchboard_tests::{Harness, KEY_A, KEY_LIMITED};
+use switchboard_tests::{Harness, KEY_A, KEY_LIMITED, client};
 
 fn chat(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})
@@ -412,17 +412,107 @@ async fn a_stream_longer_than_the_idle_timeout_but_never_silent_that_long_comple
     );
 }
 
+/// An unknown route is a 404 that says so (not "model not found"); a known route with the
+/// wrong method is a 405 naming the allowed ones; HEAD is served wherever GET is; errors
+/// off the two chat APIs take Anthropic's shape when the client sends `anthropic-version`.
 #[tokio::test]
-async fn unknown_routes_and_methods_are_a_404() {
+async fn unknown_routes_and_methods_are_refused_for_what_they_are() {
     let h = Harness::start().await;
-    let r = h
-        .get(
-            "/v1/chat/completions",
-            &[("authorization", "Bearer sk-test-acme-0001")],
-        )
-        .await;
-    assert_eq!(r.status, 404);
+    let bearer = [("authorization", "Bearer sk-test-acme-0001")];
+    let r = h.get("/v1/chat/completions", &bearer).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "POST");
+    assert_openai_error(&r.json(), "invalid_request_error");
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    let r = h.post("/v1/models", KEY_A, json!({})).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "GET, HEAD");
+
     let r = h.post("/v2/nothing", KEY_A, json!({})).await;
     assert_eq!(r.status, 404);
     assert_openai_error(&r.json(), "invalid_request_error");
+    assert_eq!(r.json()["error"]["code"], "unknown_url");
+
+    let head = client::send(
+        &h.client,
+        client::request("HEAD", &h.url("/v1/models"), &bearer, Bytes::new()),
+    )
+    .await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+
+    let anthropic = [("x-api-key", KEY_A), ("anthropic-version", "2023-06-01")];
+    for path in ["/v1/models/no-such-model", "/v2/nothing"] {
+        let r = h.get(path, &anthropic).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.json()["type"], "error", "{path}: {}", r.json());
+        assert_eq!(r.json()["error"]["type"], "not_found_error", "{path}");
+    }
+    let r = h
+        .get("/v1/models", &[("anthropic-version", "2023-06-01")])
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["type"], "authentication_error");
+    assert_eq!(r.json()["type"], "error");
+}
+
+/// A body in a coding the gateway does not decode is refused, never parsed as if it were
+/// plain JSON: 415 for a content coding, 501 for a transfer coding.
+#[tokio::test]
+async fn a_compressed_body_is_refused_not_misread() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::start().await;
+    let body = chat("gpt").to_string();
+    let r = h
+        .post_raw(
+            "/v1/chat/completions",
+            &[
+                ("authorization", "Bearer sk-test-acme-0001"),
+                ("content-encoding", "gzip"),
+            ],
+            body.clone().into(),
+        )
+        .await;
+    assert_eq!(r.status, 415);
+    assert_openai_error(&r.json(), "invalid_request_error");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gzip")
+    );
+    let identity = h
+        .post_raw(
+            "/v1/chat/completions",
+            &[
+                ("authorization", "Bearer sk-test-acme-0001"),
+                ("content-encoding", "identity"),
+            ],
+            body.clone().into(),
+        )
+        .await;
+    assert_eq!(identity.status, 200);
+
+    let mut s = tokio::net::TcpStream::connect(h.gateway.addr)
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {KEY_A}\r\ntransfer-encoding: gzip, chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered and closed")
+    .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 501"), "{text}");
+    assert!(
+        text.contains(r#""type":"error""#),
+        "Anthropic's shape: {text}"
+    );
 }

@@ -84,6 +84,16 @@ async fn handle(
     ready: Arc<Readiness>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
+    if probe && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut r = reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            r#"{"error":{"message":"probes answer GET and HEAD only","type":"invalid_request_error"}}"#,
+        );
+        r.headers_mut()
+            .insert(::http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
     match req.uri().path() {
         "/healthz" => reply(StatusCode::OK, r#"{"status":"ok"}"#),
         "/readyz" => readiness(&gw, &ready),
@@ -117,7 +127,11 @@ fn readiness(gw: &Gateway, ready: &Readiness) -> Response<Full<Bytes>> {
 
 /// The guarded admin API.
 async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let method = req.method().clone();
+    // HEAD is GET without the body (hyper leaves the body out).
+    let method = match req.method() {
+        &Method::HEAD => Method::GET,
+        m => m.clone(),
+    };
     let query = req.uri().query().map(str::to_owned);
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let segments: Vec<&str> = path.split('/').skip(1).collect();

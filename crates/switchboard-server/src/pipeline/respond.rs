@@ -166,8 +166,14 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
     if let GatewayError::Refused(r) = err {
         rate_limit_headers(h, r);
     }
-    if d.status == StatusCode::PAYLOAD_TOO_LARGE {
-        // The rest of an oversized body was never read; the connection cannot be reused.
+    if let GatewayError::MethodNotAllowed { allow, .. } = err {
+        h.insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if matches!(
+        d.status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT | StatusCode::NOT_IMPLEMENTED
+    ) {
+        // The rest of the body was never read; the connection cannot be reused.
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
