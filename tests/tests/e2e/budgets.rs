@@ -133,6 +133,43 @@ async fn no_phantom_refusals_when_the_real_cost_is_below_the_estimate() {
     assert_eq!(status.spent, 57 * 16_000);
 }
 
+/// A `max_tokens` above the model's largest answer reserves only that answer: the call
+/// is not refused as over budget for tokens the model cannot write.
+#[tokio::test]
+async fn a_max_tokens_beyond_the_models_largest_answer_reserves_only_that_answer() {
+    // Largest answer 32 tokens x 1,000 = 32,000; the mock writes 16 (16,000). A budget of
+    // 50,000 admits the first call (32,000 reserved), and after it (16,000 spent) the
+    // second (48,000); reserving a million tokens would refuse both.
+    let h = Harness::builder()
+        .with_toml(&tenant("capped", &money_limit("day", "0.00005")))
+        .with_toml(
+            r#"
+[models.capped]
+deployments = [{ provider = "mock-openai", model = "mock-metered", price = { input = 0, output = 1, max_output_tokens = 32 } }]
+"#,
+        )
+        .start()
+        .await;
+    for call in 0..2 {
+        let r = h
+            .post(
+                "/v1/chat/completions",
+                "sk-capped-0001",
+                ask("capped", 1_000_000),
+            )
+            .await;
+        assert_eq!(r.status, 200, "call {call}: {}", r.text());
+    }
+    let r = h
+        .post(
+            "/v1/chat/completions",
+            "sk-capped-0001",
+            ask("capped", 1_000_000),
+        )
+        .await;
+    assert_eq!(r.status, 429, "18,000 left cannot cover 32,000");
+}
+
 #[tokio::test]
 async fn a_stream_the_client_abandons_is_billed_for_what_was_generated() {
     let h = with_tenant("streamer", &money_limit("day", "1.00")).await;

@@ -104,12 +104,16 @@ pub fn count_chat(tenant: &str, req: &ChatRequest) -> Counted {
 }
 
 impl Counted {
-    /// The most the call can use and cost on `d`.
+    /// The most the call can use and cost on `d`. A `max_tokens` above the model's largest
+    /// answer reserves only that answer: the model cannot write more (a provider that
+    /// refuses such a `max_tokens` says so itself), and reserving the rest would refuse
+    /// the call as over budget when it is not.
     pub fn on(&self, d: &Deployment) -> Estimate {
-        let per_choice = self
-            .max_tokens
-            .or(d.max_output_tokens.map(u64::from))
-            .unwrap_or(DEFAULT_OUTPUT_RESERVE);
+        let cap = d.max_output_tokens.map(u64::from);
+        let per_choice = match (self.max_tokens, cap) {
+            (Some(asked), Some(cap)) => asked.min(cap),
+            (asked, cap) => asked.or(cap).unwrap_or(DEFAULT_OUTPUT_RESERVE),
+        };
         let usage = Usage::new(with_margin(self.input_tokens, d), per_choice * self.choices);
         Estimate {
             usage,
