@@ -59,10 +59,16 @@ impl SseParser {
     /// The next complete event, if the buffered bytes hold one.
     pub fn next_event(&mut self) -> Option<Result<SseEvent, SseError>> {
         loop {
-            if self.after_cr && self.buf.first() == Some(&b'\n') {
-                self.buf.advance(1);
+            if self.after_cr {
+                match self.buf.first() {
+                    // The chunk ended on the `\r`: whether a `\n` follows is for the next
+                    // chunk to say (read as a blank line, it would dispatch too early).
+                    None => return None,
+                    Some(b'\n') => self.buf.advance(1),
+                    Some(_) => {}
+                }
+                self.after_cr = false;
             }
-            self.after_cr = false;
             let Some(end) = memchr::memchr2(b'\n', b'\r', &self.buf) else {
                 if self.pending() > MAX_EVENT_BYTES {
                     return Some(Err(SseError::TooLarge));
@@ -231,7 +237,39 @@ mod tests {
         assert_eq!(p.next_event(), Some(Err(SseError::TooLarge)));
     }
 
+    #[test]
+    fn a_crlf_split_between_two_chunks_is_one_line_end() {
+        assert_eq!(parse_all(&[b"data: a\r", b"\n"]), vec![]);
+        assert_eq!(
+            parse_all(&[b"event: x\r", b"\ndata: a\r", b"\ndata: b\r\n\r\n"]),
+            vec![SseEvent {
+                event: Some("x".into()),
+                data: "a\nb".into(),
+            }]
+        );
+    }
+
     proptest! {
+        /// However a stream is cut into chunks, it parses to the events it parses to
+        /// whole (a `\r\n` cut in two included).
+        #[test]
+        fn the_chunking_never_changes_the_events(
+            text in "(event: [a-z]{1,3}\r?\n|data: [a-z]{0,4}(\r\n|\r|\n)|: c\r\n|\r\n|\r|\n){0,12}",
+            cuts in proptest::collection::vec(0usize..64, 0..6),
+        ) {
+            let bytes = text.as_bytes();
+            let mut at: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            at.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut start = 0;
+            for end in at {
+                chunks.push(&bytes[start..end]);
+                start = end;
+            }
+            chunks.push(&bytes[start..]);
+            prop_assert_eq!(parse_all(&chunks), parse_all(&[bytes]));
+        }
+
         #[test]
         fn written_events_parse_back_whatever_the_chunking(
             datas in proptest::collection::vec("[a-z {}\":\n]{0,40}", 1..8),
