@@ -216,83 +216,91 @@ pub fn events_of(response: &crate::chat::ChatResponse) -> Vec<StreamEvent> {
 /// Rebuilds the complete answer a stream carried, from its canonical events: what a
 /// cache stores when the answer was streamed, so it can later be replayed in either shape.
 /// `None` when the events never started an answer.
+///
+/// Choices and tool calls are kept by the indexes the provider gave them, in order, and
+/// only those that appeared: an index is the provider's number, not a size to allocate
+/// (a tool call numbered 2,000,000 is one call, not two million).
 pub fn assemble(events: &[StreamEvent]) -> Option<crate::chat::ChatResponse> {
+    use std::collections::BTreeMap;
+
     use crate::chat::{ChatResponse, Choice, ToolCall};
-    let mut response: Option<ChatResponse> = None;
+
+    #[derive(Default)]
+    struct Building {
+        text: Option<String>,
+        calls: BTreeMap<u32, ToolCall>,
+        finish_reason: Option<FinishReason>,
+    }
+    let mut response: Option<(ChatResponse, BTreeMap<u32, Building>)> = None;
     for ev in events {
         if let StreamEvent::Start { id, model } = ev {
-            response = Some(ChatResponse {
+            let head = ChatResponse {
                 id: id.clone(),
                 model: model.clone(),
                 created: 0,
                 choices: Vec::new(),
                 usage: Usage::default(),
-            });
+            };
+            response = Some((head, BTreeMap::new()));
             continue;
         }
-        let r = response.as_mut()?;
-        let choice = |r: &mut ChatResponse, index: u32| -> usize {
-            match r.choices.iter().position(|c| c.index == index) {
-                Some(i) => i,
-                None => {
-                    r.choices.push(Choice {
-                        index,
-                        text: None,
-                        tool_calls: Vec::new(),
-                        finish_reason: None,
-                    });
-                    r.choices.len() - 1
-                }
-            }
-        };
+        let (head, choices) = response.as_mut()?;
         match ev {
             StreamEvent::Start { .. } => {}
-            StreamEvent::Text { choice: c, text } => {
-                let i = choice(r, *c);
-                r.choices[i]
+            StreamEvent::Text { choice, text } => {
+                choices
+                    .entry(*choice)
+                    .or_default()
                     .text
                     .get_or_insert_with(String::new)
                     .push_str(text);
             }
             StreamEvent::ToolCallStart {
-                choice: c,
+                choice,
                 index,
                 id,
                 name,
             } => {
-                let i = choice(r, *c);
-                let calls = &mut r.choices[i].tool_calls;
-                while calls.len() <= *index as usize {
-                    calls.push(ToolCall {
+                let call = choices
+                    .entry(*choice)
+                    .or_default()
+                    .calls
+                    .entry(*index)
+                    .or_insert_with(|| ToolCall {
                         id: String::new(),
                         name: String::new(),
                         arguments: String::new(),
                     });
-                }
-                calls[*index as usize].id.clone_from(id);
-                calls[*index as usize].name.clone_from(name);
+                call.id.clone_from(id);
+                call.name.clone_from(name);
             }
             StreamEvent::ToolCallArgs {
-                choice: c,
+                choice,
                 index,
                 arguments,
             } => {
-                let i = choice(r, *c);
-                if let Some(call) = r.choices[i].tool_calls.get_mut(*index as usize) {
+                let call = choices.entry(*choice).or_default().calls.get_mut(index);
+                if let Some(call) = call {
                     call.arguments.push_str(arguments);
                 }
             }
-            StreamEvent::Finish { choice: c, reason } => {
-                let i = choice(r, *c);
-                r.choices[i].finish_reason = Some(*reason);
+            StreamEvent::Finish { choice, reason } => {
+                choices.entry(*choice).or_default().finish_reason = Some(*reason);
             }
-            StreamEvent::Usage(u) => r.usage.merge_max(*u),
+            StreamEvent::Usage(u) => head.usage.merge_max(*u),
         }
     }
-    if let Some(r) = response.as_mut() {
-        r.choices.sort_by_key(|c| c.index);
-    }
-    response
+    let (mut head, choices) = response?;
+    head.choices = choices
+        .into_iter()
+        .map(|(index, b)| Choice {
+            index,
+            text: b.text,
+            tool_calls: b.calls.into_values().collect(),
+            finish_reason: b.finish_reason,
+        })
+        .collect();
+    Some(head)
 }
 
 #[cfg(test)]
@@ -329,5 +337,44 @@ mod tests {
             }]),
             None
         );
+    }
+
+    /// Found by fuzzing: an upstream's tool-call index was used as a size, so a call
+    /// numbered in the billions made the cache allocate without bound.
+    #[test]
+    fn a_tool_call_index_is_a_name_not_a_size() {
+        let call = |index, id: &str| StreamEvent::ToolCallStart {
+            choice: 7,
+            index,
+            id: id.into(),
+            name: "f".into(),
+        };
+        let events = [
+            StreamEvent::Start {
+                id: "x".into(),
+                model: "m".into(),
+            },
+            call(u32::MAX, "last"),
+            call(2, "first"),
+            StreamEvent::ToolCallArgs {
+                choice: 7,
+                index: u32::MAX,
+                arguments: "{}".into(),
+            },
+            StreamEvent::ToolCallArgs {
+                choice: 7,
+                index: 5,
+                arguments: "lost".into(),
+            },
+        ];
+        let r = assemble(&events).unwrap();
+        assert_eq!(r.choices.len(), 1);
+        assert_eq!(r.choices[0].index, 7);
+        let calls: Vec<(&str, &str)> = r.choices[0]
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.arguments.as_str()))
+            .collect();
+        assert_eq!(calls, [("first", ""), ("last", "{}")]);
     }
 }
