@@ -6,7 +6,9 @@
 //! (`Bluebird7+1 415 555 2671`) or to a secret. New hits of every rule are reported,
 //! mapped back to the text as given (see `mapping`), and new redacting hits are replaced
 //! too. That is what makes redaction idempotent: redacting a redacted text finds nothing
-//! more to do.
+//! more to do. A text still exposing new matches after the last search (a chain of
+//! fragments, each uncovered by redacting the one beside it: only a crafted text does
+//! that) is redacted whole, so nothing it hides gets through and the passes stay bounded.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -18,7 +20,8 @@ use crate::guard::{Guard, RawHit};
 use crate::mapping::Mapping;
 use crate::placeholder::{self, Redaction};
 
-/// Searches of one text for redaction, counting the first.
+/// Searches of one text that redact what they find, counting the first; one more checks
+/// that they left nothing (else the whole text is redacted).
 pub const MAX_PASSES: usize = 3;
 
 /// What one rule found, for the audit record: how many matches, and what was done.
@@ -139,7 +142,7 @@ impl Guard {
         let mut all: Vec<RawHit> = Vec::new();
         let mut current = Cow::Borrowed(text);
         let mut mapping = Mapping::default();
-        for pass in 0..MAX_PASSES {
+        for pass in 0..=MAX_PASSES {
             let mut redactions = Vec::new();
             for hit in self.find(&current) {
                 let original = mapping.to_original(&hit.range);
@@ -162,6 +165,15 @@ impl Guard {
                 });
             }
             if redactions.is_empty() {
+                break;
+            }
+            if pass == MAX_PASSES {
+                // Out of searches with more still exposed: the whole text goes.
+                let whole = Redaction {
+                    range: 0..current.len(),
+                    label: redactions[0].label,
+                };
+                current = Cow::Owned(placeholder::redact(&current, vec![whole]).0);
                 break;
             }
             let (next, placed) = placeholder::redact(&current, redactions);
