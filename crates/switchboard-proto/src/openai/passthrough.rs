@@ -3,8 +3,8 @@
 //! The gateway always asks the upstream for usage (`stream_options.include_usage`), so the
 //! last chunk before `[DONE]` carries it. Only chunks that mention `"usage"` with a value
 //! other than `null`, or that mention `"error"`, are parsed; every other chunk is only
-//! checked to be JSON (not decoded) and copied. When the client did not ask for usage, the usage-only chunk is
-//! dropped so the client sees exactly the stream it asked for.
+//! checked to be JSON (not decoded) and copied. When the client did not ask for usage,
+//! the usage-only chunk is dropped so the client sees exactly the stream it asked for.
 
 use std::sync::LazyLock;
 
@@ -98,11 +98,7 @@ impl StreamTransform for Passthrough {
         if FINISH.find(data).is_some() || FINISH_SPACED.find(data).is_some() {
             self.finished = true;
         }
-        let sniffed = has_usage_value(data) || ERROR.find(data).is_some();
-        if !sniffed {
-            check_json(&event.data)?;
-        }
-        if sniffed {
+        if has_usage_value(data) || ERROR.find(data).is_some() {
             let sniff: Sniff =
                 serde_json::from_slice(data).map_err(|e| ProtoError::BadUpstream(e.to_string()))?;
             if let Some(err) = sniff.error {
@@ -117,6 +113,8 @@ impl StreamTransform for Passthrough {
                     return Ok(());
                 }
             }
+        } else {
+            check_json(&event.data)?;
         }
         if has_content(data) {
             self.content_events += 1;
