@@ -89,7 +89,8 @@ pub struct AuditRecord {
     pub cost_nanos: i64,
     pub latency_ms: u64,
     pub stream: bool,
-    /// How a stream ended (`"done"`, `"client_gone"`, `"upstream_error"`, ...).
+    /// How a stream ended (`"complete"`, `"client_gone"`, `"upstream_broke"`, `"timeout"`,
+    /// `"shutdown"`: cut at the end of the node's shutdown grace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_end: Option<String>,
     /// How the response cache answered: `"hit"`, `"semantic_hit"`, `"miss"`,

@@ -47,6 +47,9 @@ pub struct Gateway {
     /// client-supplied `x-request-id` skips the id counter, and that must not change
     /// which seed the next request's routing gets.
     routing_draws: AtomicU64,
+    /// Set when the shutdown's grace period is over and the calls still running are being
+    /// cut: their records say so, rather than that the client went away.
+    pub cutting: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -131,6 +134,7 @@ impl Gateway {
             clock,
             ids: RequestIds::new(),
             routing_draws: AtomicU64::new(0),
+            cutting: std::sync::atomic::AtomicBool::new(false),
             config,
         })
     }

@@ -75,12 +75,13 @@ pub async fn run(listener: TcpListener, gw: Arc<Gateway>, mut shutdown: watch::R
         }
     }
     drop(listener);
-    drain(&group, &slots, cap, gw.config.server.shutdown_grace).await;
+    drain(&gw, &group, &slots, cap).await;
 }
 
 /// Asks every connection to finish and waits until all have closed (every permit is
 /// back) or the grace period ends, then stops the stragglers.
-async fn drain(group: &str, slots: &Arc<Semaphore>, cap: usize, grace: Duration) {
+async fn drain(gw: &Gateway, group: &str, slots: &Arc<Semaphore>, cap: usize) {
+    let grace = gw.config.server.shutdown_grace;
     let members = ractor::pg::get_members(&group.to_owned());
     tracing::info!(connections = members.len(), "draining connections");
     for cell in &members {
@@ -93,6 +94,7 @@ async fn drain(group: &str, slots: &Arc<Semaphore>, cap: usize, grace: Duration)
             connections = left.len(),
             "grace period over; closing remaining connections"
         );
+        gw.cutting.store(true, Ordering::Relaxed);
         for cell in left {
             cell.stop(Some("shutdown grace period over".into()));
         }

@@ -421,8 +421,8 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
     assert!(status.success(), "SIGINT exits cleanly: {status}");
 
     // Each call cut at the deadline left one record: the stream with what it relayed,
-    // the waiting call as 499. Records handed in after the audit writer stopped would
-    // be missing (and the calls unbilled).
+    // the waiting calls as 503, all as cut by the shutdown. Records handed in after the
+    // audit writer stopped would be missing (and the calls unbilled).
     for c in &mut waiting {
         let mut answer = Vec::new();
         let _ = read_to_end(c, &mut answer, Duration::from_secs(5)).await;
@@ -436,11 +436,15 @@ async fn sigint_drains_like_sigterm_and_cuts_a_stream_that_outlives_the_grace_pe
     };
     let streamed = of("cut-stream");
     assert_eq!(streamed.len(), 1, "the cut stream's record: {records:?}");
-    assert!(streamed[0].contains("\"stream_end\":"), "{}", streamed[0]);
+    assert!(
+        streamed[0].contains("\"stream_end\":\"shutdown\""),
+        "{}",
+        streamed[0]
+    );
     for i in 0..WAITING {
         let cut = of(&format!("cut-wait-{i}"));
         assert_eq!(cut.len(), 1, "cut call {i}'s record: {records:?}");
-        assert!(cut[0].contains("\"status\":499"), "{}", cut[0]);
+        assert!(cut[0].contains("\"status\":503"), "{}", cut[0]);
     }
     let verify = Command::new(BIN)
         .args(["audit", "verify"])

@@ -283,7 +283,7 @@ async fn http2_cleartext_clients_are_served() {
 }
 
 /// Calls still in flight when the shutdown grace ends are cut, and each is in the audit
-/// log once when the shutdown returns: the drain waits for the connections it cut to be
+/// log once, as cut by the shutdown, when the shutdown returns: the drain waits for the connections it cut to be
 /// gone (their calls write their records on the way out) before the audit log and the
 /// ledger are flushed and stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +341,14 @@ async fn calls_cut_at_the_end_of_the_grace_period_are_each_in_the_audit_log() {
         records.push(r)
     })
     .expect("audit scan");
-    let cut: Vec<_> = records.iter().filter(|r| r.status == 499).collect();
+    // Cut by the node, not left by the client: 503, and the stream ended by "shutdown".
+    let cut: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            r.status == 503
+                && r.reason.as_deref() == Some("cut at the end of the shutdown grace period")
+        })
+        .collect();
     assert_eq!(
         cut.len(),
         WAITING,
@@ -349,7 +356,8 @@ async fn calls_cut_at_the_end_of_the_grace_period_are_each_in_the_audit_log() {
     );
     let streamed: Vec<_> = records.iter().filter(|r| r.stream).collect();
     assert_eq!(streamed.len(), 1, "the stream's record: {records:?}");
-    assert!(streamed[0].stream_end.is_some() && streamed[0].output_tokens > 0);
+    assert_eq!(streamed[0].stream_end.as_deref(), Some("shutdown"));
+    assert!(streamed[0].output_tokens > 0, "billed for what it relayed");
     assert_eq!(records.len(), WAITING + 1);
     for call in calls {
         let _ = call.await;

@@ -11,6 +11,7 @@
 //! ledger reports reach the owners only once its record is durable.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 use switchboard_audit::{AuditRecord, Decision};
@@ -209,8 +210,12 @@ impl Accounting {
 
 impl Drop for Accounting {
     fn drop(&mut self) {
-        // 499: nginx's "client closed request", the closest standard-ish code.
-        self.fail_inner(499, "client went away before the answer");
+        if self.gw.cutting.load(Ordering::Relaxed) {
+            self.fail_inner(503, "cut at the end of the shutdown grace period");
+        } else {
+            // 499: nginx's "client closed request", the closest standard-ish code.
+            self.fail_inner(499, "client went away before the answer");
+        }
     }
 }
 

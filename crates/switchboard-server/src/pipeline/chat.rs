@@ -1,6 +1,7 @@
 //! Chat calls (OpenAI Chat Completions and Anthropic Messages share this path).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::Response;
@@ -358,6 +359,9 @@ fn settle_stream(
             StreamEnd::Complete => "complete",
             StreamEnd::UpstreamBroke(_) => "upstream_broke",
             StreamEnd::Timeout => "timeout",
+            // Dropped unfinished: by the client, or by the node at the end of its
+            // shutdown grace.
+            StreamEnd::ClientGone if gw.cutting.load(Ordering::Relaxed) => "shutdown",
             StreamEnd::ClientGone => "client_gone",
         };
         if let (Some(plan), StreamEnd::Complete, Some(sent)) =
