@@ -145,15 +145,20 @@ impl ClusterHarness {
 
 impl ClusterHarness {
     /// Sends a raw cluster RPC body to `node`, signed with `secret` (or unsigned).
-    pub async fn rpc_raw(&self, node: usize, body: Bytes, secret: Option<&[u8]>) -> Answer {
-        let me = self.nodes[node]
+    /// Node `node`'s cluster RPC address.
+    pub fn rpc_addr(&self, node: usize) -> std::net::SocketAddr {
+        self.nodes[node]
             .server
             .gateway
             .cluster
             .as_ref()
             .expect("clustered")
             .me()
-            .rpc;
+            .rpc
+    }
+
+    pub async fn rpc_raw(&self, node: usize, body: Bytes, secret: Option<&[u8]>) -> Answer {
+        let me = self.rpc_addr(node);
         let signature = secret.map(|s| switchboard_server::shard::rpc::sign(s, &body));
         let mut headers = vec![("content-type", "application/msgpack")];
         if let Some(sig) = &signature {

@@ -485,15 +485,7 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
     // A caller that sends part of a body and stops is answered 400 once a call's whole
     // deadline has passed, and does not hold the connection for ever.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rpc_addr = c.nodes[0]
-        .server
-        .gateway
-        .cluster
-        .as_ref()
-        .expect("clustered")
-        .me()
-        .rpc;
-    let mut s = tokio::net::TcpStream::connect(rpc_addr).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(c.rpc_addr(0)).await.unwrap();
     s.write_all(b"POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n\x92\x01")
         .await
         .unwrap();

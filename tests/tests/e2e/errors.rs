@@ -11,6 +11,20 @@ fn chat(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})
 }
 
+/// Every `data:` of a streamed chat completion of `model`, to its end.
+async fn streamed(h: &Harness, model: &str) -> Vec<String> {
+    let mut body = chat(model);
+    body["stream"] = json!(true);
+    h.stream(
+        "/v1/chat/completions",
+        &[("authorization", "Bearer sk-test-acme-0001")],
+        body,
+    )
+    .await
+    .rest()
+    .await
+}
+
 fn assert_openai_error(v: &Value, kind: &str) {
     assert_eq!(v["error"]["type"], kind, "{v}");
     assert!(
@@ -227,17 +241,7 @@ async fn a_stream_cut_mid_way_ends_with_an_error_event_in_each_shape() {
     let h = Harness::start().await;
     for alias in ["gpt", "claude", "gemini"] {
         h.mock.add_fault(FaultRule::new("cut-after=3").times(1));
-        let mut body = chat(alias);
-        body["stream"] = json!(true);
-        let events = h
-            .stream(
-                "/v1/chat/completions",
-                &[("authorization", "Bearer sk-test-acme-0001")],
-                body,
-            )
-            .await
-            .rest()
-            .await;
+        let events = streamed(&h, alias).await;
         let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
         assert!(last["error"]["message"].is_string(), "{alias}: {events:?}");
         assert!(
@@ -285,17 +289,7 @@ async fn garbage_from_the_upstream_stream_ends_with_an_error_event() {
     for model in ["gemini", "gpt"] {
         for fault in ["bad-sse", "bad-json"] {
             h.mock.add_fault(FaultRule::new(fault).times(1));
-            let mut body = chat(model);
-            body["stream"] = json!(true);
-            let events = h
-                .stream(
-                    "/v1/chat/completions",
-                    &[("authorization", "Bearer sk-test-acme-0001")],
-                    body,
-                )
-                .await
-                .rest()
-                .await;
+            let events = streamed(&h, model).await;
             let last: Value = serde_json::from_str(events.last().unwrap()).unwrap_or(Value::Null);
             assert!(
                 last["error"]["message"].is_string(),
@@ -350,17 +344,7 @@ async fn a_silent_upstream_stream_times_out_instead_of_hanging_the_client() {
         .start()
         .await;
     h.mock.add_fault(FaultRule::new("hang-after=2").times(1));
-    let mut body = chat("gpt");
-    body["stream"] = json!(true);
-    let events = h
-        .stream(
-            "/v1/chat/completions",
-            &[("authorization", "Bearer sk-test-acme-0001")],
-            body,
-        )
-        .await
-        .rest()
-        .await;
+    let events = streamed(&h, "gpt").await;
     let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
     assert_eq!(last["error"]["type"], "timeout", "{events:?}");
 }
@@ -385,18 +369,8 @@ async fn a_stream_longer_than_the_idle_timeout_but_never_silent_that_long_comple
         })
         .start()
         .await;
-    let mut body = chat("gpt");
-    body["stream"] = json!(true);
     let started = std::time::Instant::now();
-    let events = h
-        .stream(
-            "/v1/chat/completions",
-            &[("authorization", "Bearer sk-test-acme-0001")],
-            body,
-        )
-        .await
-        .rest()
-        .await;
+    let events = streamed(&h, "gpt").await;
     assert!(
         started.elapsed() > Duration::from_millis(600),
         "the stream ran past twice the idle timeout"
