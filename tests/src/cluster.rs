@@ -36,11 +36,44 @@ pub struct Node {
     pub data: tempfile::TempDir,
 }
 
+/// Starts one node of a cluster of `size` named `name` on `data`, seeded with the first of
+/// `running` (if any).
+async fn start_node(
+    text: &str,
+    running: &[Node],
+    size: usize,
+    name: &str,
+    data: &tempfile::TempDir,
+    clock: Arc<dyn Clock>,
+) -> RunningServer {
+    let mut config = Config::from_toml(Path::new("cluster.toml"), text, &|_| None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    config.server.data_dir = data.path().to_owned();
+    config.server.node_name = name.to_owned();
+    let seeds = running
+        .first()
+        .and_then(|n| n.server.gateway.cluster.as_ref())
+        .map(|c| vec![c.me().gossip])
+        .unwrap_or_default();
+    config.cluster = Some(ClusterSettings {
+        gossip: "127.0.0.1:0".parse().expect("addr"),
+        rpc: "127.0.0.1:0".parse().expect("addr"),
+        seeds,
+        secret: Secret::new(SECRET),
+        size,
+    });
+    RunningServer::start_with_clock(config, clock)
+        .await
+        .expect("node starts")
+}
+
 /// A cluster of gateway nodes and their shared mock.
 pub struct ClusterHarness {
     pub mock: MockServer,
     pub nodes: Vec<Node>,
     pub client: HttpClient,
+    /// The config every node reads (the mock's address filled in).
+    text: String,
 }
 
 impl ClusterHarness {
@@ -61,26 +94,16 @@ impl ClusterHarness {
         let text = format!("{BASE}\n{extra_toml}").replace("{MOCK}", &mock.url());
         let mut nodes: Vec<Node> = Vec::new();
         for i in 0..n {
-            let mut config = Config::from_toml(Path::new("cluster.toml"), &text, &|_| None)
-                .unwrap_or_else(|e| panic!("{e}"));
             let data = tempfile::tempdir().expect("temp dir");
-            config.server.data_dir = data.path().to_owned();
-            config.server.node_name = format!("node-{}", i + 1);
-            let seeds = nodes
-                .first()
-                .and_then(|n| n.server.gateway.cluster.as_ref())
-                .map(|c| vec![c.me().gossip])
-                .unwrap_or_default();
-            config.cluster = Some(ClusterSettings {
-                gossip: "127.0.0.1:0".parse().expect("addr"),
-                rpc: "127.0.0.1:0".parse().expect("addr"),
-                seeds,
-                secret: Secret::new(SECRET),
-                size: n,
-            });
-            let server = RunningServer::start_with_clock(config, clock(i))
-                .await
-                .expect("node starts");
+            let server = start_node(
+                &text,
+                &nodes,
+                n,
+                &format!("node-{}", i + 1),
+                &data,
+                clock(i),
+            )
+            .await;
             nodes.push(Node {
                 base: format!("http://{}", server.addr),
                 server,
@@ -91,12 +114,43 @@ impl ClusterHarness {
             mock,
             nodes,
             client: client::http1(),
+            text,
         };
         h.wait_for(Duration::from_secs(10), |h| {
             h.nodes.iter().all(|n| n.members() == h.nodes.len())
         })
         .await;
         h
+    }
+
+    /// Stops node `i` gracefully and starts it again on the same data directory under the
+    /// name `name` (a host replaced, a node renamed), then waits until every node sees
+    /// the whole cluster.
+    pub async fn restart_as(&mut self, i: usize, name: &str) {
+        let Node { server, data, .. } = self.nodes.remove(i);
+        server.shutdown().await;
+        let size = self.nodes.len() + 1;
+        let server = start_node(
+            &self.text,
+            &self.nodes,
+            size,
+            name,
+            &data,
+            Arc::new(SystemClock),
+        )
+        .await;
+        self.nodes.insert(
+            i,
+            Node {
+                base: format!("http://{}", server.addr),
+                server,
+                data,
+            },
+        );
+        self.wait_for(Duration::from_secs(10), |h| {
+            h.nodes.iter().all(|n| n.members() == h.nodes.len())
+        })
+        .await;
     }
 
     /// Polls `done` (every 20 ms) until it holds, failing after `limit`.

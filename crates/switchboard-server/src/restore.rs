@@ -73,8 +73,10 @@ fn all_quotas(gw: &Gateway) -> Vec<Quota> {
 }
 
 /// Each known quota with what this node's audit log charged it in its current period
-/// (0 if nothing), and the scan's statistics.
-async fn journal(gw: &Gateway) -> Result<(Vec<(Quota, i64)>, u64), String> {
+/// (0 if nothing), and the scan's statistics. With `node`, only the records that node
+/// wrote count: in a cluster, records a data directory holds from under another node name
+/// were settled under that name, and charging them again would count them twice.
+async fn journal(gw: &Gateway, node: Option<String>) -> Result<(Vec<(Quota, i64)>, u64), String> {
     let quotas = all_quotas(gw);
     if quotas.is_empty() {
         return Ok((Vec::new(), 0));
@@ -94,8 +96,9 @@ async fn journal(gw: &Gateway) -> Result<(Vec<(Quota, i64)>, u64), String> {
     let from = starts.iter().copied().min().unwrap_or(0);
     let dir = gw.config.audit_dir();
     let scan_quotas = quotas.clone();
-    let (sums, stats) = tokio::task::spawn_blocking(move || {
+    let (sums, stats, foreign) = tokio::task::spawn_blocking(move || {
         let mut sums: HashMap<usize, i64> = HashMap::new();
+        let mut foreign: Option<(String, u64)> = None;
         let filter = Filter {
             from_ms: Some(from),
             ..Filter::default()
@@ -104,17 +107,28 @@ async fn journal(gw: &Gateway) -> Result<(Vec<(Quota, i64)>, u64), String> {
             if r.decision != Decision::Allowed || r.status != 200 {
                 return;
             }
+            if node.as_ref().is_some_and(|me| *me != r.node) {
+                foreign.get_or_insert_with(|| (r.node.clone(), 0)).1 += 1;
+                return;
+            }
             for (i, q) in scan_quotas.iter().enumerate() {
                 if r.time_ms >= starts[i] && applies(&q.id.scope, &r) {
                     *sums.entry(i).or_default() += charge(q.id.metric, &r);
                 }
             }
         });
-        stats.map(|s| (sums, s))
+        stats.map(|s| (sums, s, foreign))
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
+    if let Some((name, records)) = foreign {
+        tracing::warn!(
+            written_as = %name,
+            records,
+            "the audit log holds calls this data directory recorded under another node name; they were settled under that name and are not charged again (keep a data directory with its node name)"
+        );
+    }
     let out = quotas
         .into_iter()
         .enumerate()
@@ -127,7 +141,11 @@ async fn journal(gw: &Gateway) -> Result<(Vec<(Quota, i64)>, u64), String> {
 /// node), or reconciles it with the quotas' owners once a majority is in sight (a
 /// cluster node; see [`reconcile`]).
 pub async fn restore_spend(gw: &Arc<Gateway>) -> Result<RestoreReport, String> {
-    let (sums, records_read) = journal(gw).await?;
+    let me = gw
+        .owners
+        .is_clustered()
+        .then(|| gw.config.server.node_name.clone());
+    let (sums, records_read) = journal(gw, me).await?;
     let report = RestoreReport {
         quotas: sums.len(),
         records_read,

@@ -665,3 +665,39 @@ async fn a_settlement_repeated_by_its_place_counts_once_even_at_the_next_owner()
     assert_eq!(settle(&c, at, next).await, [Settled::Applied]);
     assert_eq!(spent(&c).await, before + 20_000);
 }
+
+/// A node restarted on its data directory under another name (a host replaced, a node
+/// renamed) does not charge the calls its log recorded under the old name a second
+/// time: they were settled under that name. The budget still admits exactly what it
+/// covers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_restarted_under_a_new_node_name_is_not_charged_twice() {
+    // 100,000 nanos, 10,000 a call: ten calls in the whole cluster.
+    let mut c = ClusterHarness::start(3, &tenant("renamed", "0.0001", "total")).await;
+    for _ in 0..4 {
+        let r = c
+            .post(2, "/v1/chat/completions", "sk-renamed-0001", ask())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    settle_everywhere(&c).await;
+    c.restart_as(2, "node-3b").await;
+    c.wait_for(Duration::from_secs(10), |c| {
+        c.nodes
+            .iter()
+            .all(|n| n.server.gateway.owners.is_reconciled())
+    })
+    .await;
+    let mut ok = 0;
+    for i in 0..12 {
+        let r = c
+            .post(i % 3, "/v1/chat/completions", "sk-renamed-0001", ask())
+            .await;
+        match r.status.as_u16() {
+            200 => ok += 1,
+            429 => {}
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!(ok, 6, "the six calls left of ten, not two");
+}
