@@ -485,16 +485,23 @@ async fn cluster_calls_must_be_signed_with_the_cluster_secret() {
     // A caller that sends part of a body and stops is answered 400 once a call's whole
     // deadline has passed, and does not hold the connection for ever.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(c.rpc_addr(0)).await.unwrap();
-    s.write_all(b"POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n\x92\x01")
-        .await
-        .unwrap();
-    let mut head = [0u8; 12];
-    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut head))
-        .await
-        .expect("a stalled body is answered")
-        .unwrap();
-    assert_eq!(&head, b"HTTP/1.1 400");
+    /// The status line of the answer to a call whose body stops after one byte.
+    async fn stalled(addr: std::net::SocketAddr, headers: &str) -> [u8; 12] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head =
+            format!("POST /rpc HTTP/1.1\r\nhost: x\r\n{headers}content-length: 100\r\n\r\n\x7f");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut status = [0u8; 12];
+        tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut status))
+            .await
+            .expect("a stalled body is answered")
+            .unwrap();
+        status
+    }
+    let signed = format!("{}: 00\r\n", rpc::SIGNATURE);
+    assert_eq!(&stalled(c.rpc_addr(0), &signed).await, b"HTTP/1.1 400");
+    // Without a signature at all it is refused before its body is read.
+    assert_eq!(&stalled(c.rpc_addr(0), "").await, b"HTTP/1.1 401");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

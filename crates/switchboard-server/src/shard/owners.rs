@@ -10,7 +10,7 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use parking_lot::Mutex;
 use switchboard_cluster::{Cluster, NodeId, owner_and_backup};
 use switchboard_ledger::{
@@ -106,7 +106,10 @@ impl NodeOwners {
             cluster,
             size,
             secret: secret.to_vec(),
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(rpc::RPC_POOL_IDLE)
+                .pool_timer(TokioTimer::new())
+                .build(connector),
             store: SnapshotStore::open(dir),
             owned: Mutex::new(HashSet::new()),
             taking: Mutex::new(HashMap::new()),

@@ -35,6 +35,20 @@ pub const SIGNATURE: &str = "x-switchboard-signature";
 /// after.
 pub const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long the RPC listener waits for a request's headers, an idle kept-alive connection
+/// included (hyper's header timer also runs between requests): connections that never
+/// send one are closed, not kept open for ever.
+pub const RPC_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a node keeps an idle connection to a peer for reuse: well under the peer's
+/// [`RPC_HEADER_TIMEOUT`], so a call never goes out on a connection the peer is closing.
+pub const RPC_POOL_IDLE: Duration = Duration::from_secs(10);
+
+/// Connections the RPC listener serves at once (peers keep a few each); more wait in the
+/// kernel's accept queue rather than using up the node's file descriptors, which its
+/// client listener and probes need too.
+pub const MAX_RPC_CONNECTIONS: usize = 512;
+
 /// What a node sends: the request (an [`RpcRequest`], borrowed when sent) and when its
 /// sender stops waiting for the answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,10 +8,11 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::NodeOwners;
 use super::rpc::{self, Call, RpcResponse, SIGNATURE};
@@ -24,11 +25,15 @@ async fn handle(
     secret: std::sync::Arc<Vec<u8>>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let signature = req
+    let Some(signature) = req
         .headers()
         .get(SIGNATURE)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+    else {
+        // Not a peer: refused before its body is read.
+        return unsigned();
+    };
     // A body not in within a call's whole deadline could only be refused as late; a
     // sender that stalls (or is not a peer at all) does not hold the connection longer.
     let read = tokio::time::timeout(
@@ -38,10 +43,8 @@ async fn handle(
     let Ok(Ok(body)) = read.await.map(|r| r.map(|b| b.to_bytes())) else {
         return status(StatusCode::BAD_REQUEST);
     };
-    if !signature.is_some_and(|s| rpc::verify(&secret, &body, &s)) {
-        tracing::warn!("cluster RPC with a bad or missing signature refused");
-        metrics::counter!("switchboard_cluster_rpc_rejected_total").increment(1);
-        return status(StatusCode::UNAUTHORIZED);
+    if !rpc::verify(&secret, &body, &signature) {
+        return unsigned();
     }
     let answer = match rpc::decode::<Call>(&body) {
         Ok(call) => match call.overdue(owners.now_ms()) {
@@ -75,6 +78,27 @@ async fn handle(
     resp
 }
 
+/// A call without the cluster's signature: counted, and logged at most once a minute (a
+/// scanner or a node with the wrong secret sends many).
+fn unsigned() -> Response<Full<Bytes>> {
+    static LAST_LOGGED_S: AtomicU64 = AtomicU64::new(0);
+    metrics::counter!("switchboard_cluster_rpc_rejected_total").increment(1);
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_LOGGED_S.load(Ordering::Relaxed);
+    if now_s >= last + 60
+        && LAST_LOGGED_S
+            .compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            "cluster RPC with a bad or missing signature refused (a node with another cluster secret, or not a peer; counted in switchboard_cluster_rpc_rejected_total, logged at most once a minute)"
+        );
+    }
+    status(StatusCode::UNAUTHORIZED)
+}
+
 fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = code;
@@ -89,8 +113,21 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let secret = std::sync::Arc::new(secret);
-    let http = auto::Builder::new(TokioExecutor::new());
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(rpc::RPC_HEADER_TIMEOUT);
+    let slots = std::sync::Arc::new(Semaphore::new(rpc::MAX_RPC_CONNECTIONS));
     loop {
+        // A free slot first, then the connection: at the cap, new ones wait in the
+        // kernel's accept queue.
+        let slot = tokio::select! {
+            s = std::sync::Arc::clone(&slots).acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.wait_for(|s| *s) => return,
@@ -105,6 +142,7 @@ pub async fn run(
         let secret = std::sync::Arc::clone(&secret);
         let http = http.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let svc = service_fn(move |req| {
                 let owners = owners.clone();
                 let secret = std::sync::Arc::clone(&secret);
