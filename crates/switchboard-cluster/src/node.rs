@@ -168,7 +168,15 @@ impl Node {
         let payload = match frame::open(&self.secret, packet) {
             Ok(payload) => payload,
             Err(refused) => {
-                tracing::debug!(%refused, "gossip packet dropped");
+                // A peer with another cluster secret is a misconfiguration an operator
+                // must hear of; one line a minute, the rest counted.
+                static GATE: switchboard_core::LogGate =
+                    switchboard_core::LogGate::new(std::time::Duration::from_secs(60));
+                if matches!(refused, frame::FrameError::BadSignature) && GATE.pass() {
+                    tracing::warn!(%refused, "gossip packet with a bad signature dropped: a node with another cluster secret, or not a peer (counted in the gossip refused metrics; logged at most once a minute)");
+                } else {
+                    tracing::debug!(%refused, "gossip packet dropped");
+                }
                 self.counters.frame_refused(refused);
                 return;
             }

@@ -12,6 +12,7 @@
 //!   audit record together.
 
 pub mod id;
+pub mod log_gate;
 pub mod money;
 pub mod price;
 pub mod time;
@@ -19,6 +20,7 @@ pub mod usage;
 pub mod wire;
 
 pub use id::RequestId;
+pub use log_gate::LogGate;
 pub use money::Money;
 pub use price::Price;
 pub use usage::Usage;

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use std::sync::atomic::{AtomicU64, Ordering};
+use switchboard_core::LogGate;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -81,17 +81,9 @@ async fn handle(
 /// A call without the cluster's signature: counted, and logged at most once a minute (a
 /// scanner or a node with the wrong secret sends many).
 fn unsigned() -> Response<Full<Bytes>> {
-    static LAST_LOGGED_S: AtomicU64 = AtomicU64::new(0);
+    static GATE: LogGate = LogGate::new(std::time::Duration::from_secs(60));
     metrics::counter!("switchboard_cluster_rpc_rejected_total").increment(1);
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let last = LAST_LOGGED_S.load(Ordering::Relaxed);
-    if now_s >= last + 60
-        && LAST_LOGGED_S
-            .compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    if GATE.pass() {
         tracing::warn!(
             "cluster RPC with a bad or missing signature refused (a node with another cluster secret, or not a peer; counted in switchboard_cluster_rpc_rejected_total, logged at most once a minute)"
         );
