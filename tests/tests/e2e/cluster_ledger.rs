@@ -80,6 +80,21 @@ async fn settle_everywhere(c: &ClusterHarness) {
     }
 }
 
+/// How many of `calls` calls with `key`, sent in turn to each node, were admitted; every
+/// other answer must be a 429.
+async fn admitted(c: &ClusterHarness, key: &str, calls: usize) -> usize {
+    let mut ok = 0;
+    for i in 0..calls {
+        let r = c.post(i % 3, "/v1/chat/completions", key, ask()).await;
+        match r.status.as_u16() {
+            200 => ok += 1,
+            429 => {}
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    ok
+}
+
 /// `rounds` rounds of one call on each node with `key`, every one answered 200.
 async fn call_every_node(c: &ClusterHarness, key: &str, rounds: usize) {
     for round in 0..rounds {
@@ -574,17 +589,7 @@ async fn nodes_whose_clocks_disagree_by_seconds_still_share_a_budget_exactly() {
         })
         .await,
     );
-    let mut ok = 0;
-    for i in 0..30 {
-        let r = c
-            .post(i % 3, "/v1/chat/completions", "sk-skewed-0001", ask())
-            .await;
-        match r.status.as_u16() {
-            200 => ok += 1,
-            429 => {}
-            other => panic!("unexpected {other}: {}", r.text()),
-        }
-    }
+    let ok = admitted(&c, "sk-skewed-0001", 30).await;
     assert_eq!(ok, 5, "exactly the calls the budget covers succeed");
     let audited: i64 = audited(&c, &[0, 1, 2], "skewed", 30).await.iter().sum();
     assert_eq!(audited, 50_000);
@@ -695,16 +700,6 @@ async fn a_data_directory_restarted_under_a_new_node_name_is_not_charged_twice()
             .all(|n| n.server.gateway.owners.is_reconciled())
     })
     .await;
-    let mut ok = 0;
-    for i in 0..12 {
-        let r = c
-            .post(i % 3, "/v1/chat/completions", "sk-renamed-0001", ask())
-            .await;
-        match r.status.as_u16() {
-            200 => ok += 1,
-            429 => {}
-            other => panic!("unexpected {other}: {}", r.text()),
-        }
-    }
+    let ok = admitted(&c, "sk-renamed-0001", 12).await;
     assert_eq!(ok, 6, "the six calls left of ten, not two");
 }
