@@ -130,23 +130,22 @@ impl ClusterHarness {
         let Node { server, data, .. } = self.nodes.remove(i);
         server.shutdown().await;
         let size = self.nodes.len() + 1;
-        let server = start_node(
-            &self.text,
-            &self.nodes,
-            size,
-            name,
-            &data,
-            Arc::new(SystemClock),
-        )
-        .await;
-        self.nodes.insert(
-            i,
-            Node {
-                base: format!("http://{}", server.addr),
-                server,
-                data,
-            },
-        );
+        self.bring_up(i, name, size, data).await;
+    }
+
+    /// Starts one more node, named `name` and configured for a cluster of `size`, seeded
+    /// with the first node, and waits until every node sees the whole cluster.
+    pub async fn add_node(&mut self, name: &str, size: usize) {
+        let data = tempfile::tempdir().expect("temp dir");
+        self.bring_up(self.nodes.len(), name, size, data).await;
+    }
+
+    /// Starts a node on `data` as the `at`-th, then waits until all see all.
+    async fn bring_up(&mut self, at: usize, name: &str, size: usize, data: tempfile::TempDir) {
+        let clock = Arc::new(SystemClock);
+        let server = start_node(&self.text, &self.nodes, size, name, &data, clock).await;
+        let base = format!("http://{}", server.addr);
+        self.nodes.insert(at, Node { server, base, data });
         self.wait_for(Duration::from_secs(10), |h| {
             h.nodes.iter().all(|n| n.members() == h.nodes.len())
         })
@@ -198,7 +197,6 @@ impl ClusterHarness {
 }
 
 impl ClusterHarness {
-    /// Sends a raw cluster RPC body to `node`, signed with `secret` (or unsigned).
     /// Node `node`'s cluster RPC address.
     pub fn rpc_addr(&self, node: usize) -> std::net::SocketAddr {
         self.nodes[node]
@@ -211,6 +209,7 @@ impl ClusterHarness {
             .rpc
     }
 
+    /// Sends a raw cluster RPC body to `node`, signed with `secret` (or unsigned).
     pub async fn rpc_raw(&self, node: usize, body: Bytes, secret: Option<&[u8]>) -> Answer {
         let me = self.rpc_addr(node);
         let signature = secret.map(|s| switchboard_server::shard::rpc::sign(s, &body));

@@ -112,6 +112,7 @@ mod tests {
             rpc: SocketAddr::from(([127, 0, 0, 1], port + 1)),
             admin: SocketAddr::from(([127, 0, 0, 1], port + 2)),
             incarnation: 1_750_000_000_000,
+            size: 3,
         }
     }
 
@@ -149,6 +150,22 @@ mod tests {
             Err(ClusterError::BufferFull)
         ));
         assert!(buf.get_ref().is_empty());
+    }
+
+    /// An identity from a node that does not send its cluster size (five fields, not
+    /// six) still decodes, with size 0: "not said", which changes no one's count.
+    #[test]
+    fn an_identity_without_a_size_decodes_with_size_zero() {
+        let full = id("a", 7000);
+        let old = (
+            &full.name,
+            full.gossip,
+            full.rpc,
+            full.admin,
+            full.incarnation,
+        );
+        let decoded: NodeId = from_bytes(&to_bytes(&old).unwrap()).unwrap();
+        assert_eq!(decoded, NodeId { size: 0, ..full });
     }
 
     #[test]

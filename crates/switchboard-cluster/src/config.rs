@@ -58,6 +58,10 @@ pub struct ClusterConfig {
     pub suspect_to_down: Duration,
     /// How often every held fact is re-broadcast (10 s), since foca keeps no history.
     pub reannounce_every: Duration,
+    /// How many nodes the cluster is meant to have (1 unless set). Majorities are
+    /// counted out of it, or out of more when the cluster shows more (see
+    /// [`crate::Node::quorum`]).
+    pub size: usize,
 }
 
 impl ClusterConfig {
@@ -78,7 +82,13 @@ impl ClusterConfig {
             probe_period: Duration::from_millis(500),
             suspect_to_down: Duration::from_millis(1500),
             reannounce_every: Duration::from_secs(10),
+            size: 1,
         }
+    }
+
+    /// `size` as the identity carries it.
+    pub(crate) fn size_on_the_wire(&self) -> u32 {
+        u32::try_from(self.size).unwrap_or(u32::MAX)
     }
 
     /// Refuses settings foca cannot run with, or that would make an open cluster.
@@ -95,6 +105,9 @@ impl ClusterConfig {
         }
         if self.suspect_to_down.is_zero() {
             return fail("suspect_to_down must not be zero");
+        }
+        if self.size == 0 {
+            return fail("size must be at least 1");
         }
         if self.reannounce_every.is_zero() {
             return fail("reannounce_every must not be zero");

@@ -30,6 +30,11 @@ pub struct NodeId {
     /// Start time in Unix milliseconds, bumped by one on every automatic rejoin, so the
     /// latest identity on an address always wins.
     pub incarnation: u64,
+    /// The cluster size this node was configured with (`cluster.size`). Peers compare it
+    /// with their own: majorities are only safe when every node counts them out of the
+    /// same number (see [`crate::Node::quorum`]). 0 from a node that does not say.
+    #[serde(default)]
+    pub size: u32,
 }
 
 impl NodeId {
@@ -43,6 +48,7 @@ impl NodeId {
             rpc: nowhere,
             admin: nowhere,
             incarnation: 0,
+            size: 0,
         }
     }
 }
@@ -97,6 +103,7 @@ mod tests {
             rpc: addr,
             admin: addr,
             incarnation,
+            size: 3,
         }
     }
 

@@ -15,6 +15,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
@@ -48,6 +49,8 @@ enum Command {
 /// What the handle reads without asking the task.
 struct Shared {
     members: RwLock<Vec<NodeId>>,
+    /// [`Node::quorum`], as of the last change.
+    quorum: AtomicUsize,
     facts: SharedFacts,
     counters: Arc<Counters>,
 }
@@ -77,12 +80,14 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         rpc: config.rpc_addr,
         admin: config.admin_addr,
         incarnation: now_ms(),
+        size: config.size_on_the_wire(),
     };
     let rng_seed =
         getrandom::u64().unwrap_or_else(|_| me.incarnation ^ placement::score("", &me.name));
     let node = Node::new(&config, me.clone(), rng_seed);
     let shared = Arc::new(Shared {
         members: RwLock::new(node.members()),
+        quorum: AtomicUsize::new(node.quorum()),
         facts: node.facts().clone(),
         counters: node.counters().clone(),
     });
@@ -118,6 +123,18 @@ impl Cluster {
     /// Live members including this node, sorted by name.
     pub fn members(&self) -> Vec<NodeId> {
         self.shared.members.read().clone()
+    }
+
+    /// How many nodes a majority is counted out of: the configured size, or more if the
+    /// cluster has shown more (see [`Node::quorum`]).
+    pub fn quorum(&self) -> usize {
+        self.shared.quorum.load(Ordering::Relaxed)
+    }
+
+    /// Whether this node sees more than half of [`Cluster::quorum`], itself included:
+    /// the condition for owning quotas.
+    pub fn has_majority(&self) -> bool {
+        self.members().len() > self.quorum() / 2
     }
 
     /// Membership changes and learned facts from now on. Events before the call are
@@ -231,6 +248,9 @@ impl Runner {
         if self.node.view_version() != self.seen_view {
             self.seen_view = self.node.view_version();
             *self.shared.members.write() = self.node.members();
+            self.shared
+                .quorum
+                .store(self.node.quorum(), Ordering::Relaxed);
         }
     }
 

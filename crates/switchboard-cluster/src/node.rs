@@ -82,6 +82,8 @@ pub struct Node {
     up: BTreeMap<SocketAddr, NodeId>,
     /// Bumped whenever [`Node::members`] may have changed.
     view_version: u64,
+    /// How many nodes majorities are counted out of (see [`Node::quorum`]).
+    quorum: quorum::Quorum,
 }
 
 impl Node {
@@ -113,6 +115,7 @@ impl Node {
             counters: Arc::new(Counters::default()),
             up: BTreeMap::new(),
             view_version: 0,
+            quorum: quorum::Quorum::new(config.size),
         }
     }
 
@@ -133,6 +136,18 @@ impl Node {
         all.sort_by(|a, b| a.name.cmp(&b.name).then(b.incarnation.cmp(&a.incarnation)));
         all.dedup_by(|later, kept| later.name == kept.name);
         all
+    }
+
+    /// How many nodes a majority is counted out of: the configured size, or more when the
+    /// cluster has shown more (see `node/quorum.rs`). A node acts as an owner only while
+    /// it sees more than half of it.
+    pub fn quorum(&self) -> usize {
+        self.quorum.size()
+    }
+
+    /// Whether this node sees a majority of [`Node::quorum`], itself included.
+    pub fn has_majority(&self) -> bool {
+        self.members().len() > self.quorum() / 2
     }
 
     /// Changes whenever [`Node::members`] may have changed.
@@ -301,6 +316,7 @@ pub fn encode_fact(fact: &Fact) -> Result<Vec<u8>, ClusterError> {
     Ok(bytes)
 }
 
+mod quorum;
 mod settle;
 #[cfg(test)]
 mod tests;

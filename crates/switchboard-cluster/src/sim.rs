@@ -55,12 +55,24 @@ pub struct Sim {
 impl Sim {
     /// `n` nodes with the default (LAN) tuning, started at virtual time zero.
     pub fn new(n: usize, seed: u64) -> Self {
-        let template = ClusterConfig::new("template", Self::addr(0), SIM_SECRET.to_vec());
+        let mut template = ClusterConfig::new("template", Self::addr(0), SIM_SECRET.to_vec());
+        template.size = n;
         Self::with_config(n, seed, &template)
     }
 
     /// `n` nodes configured like `template` (name, addresses and seeds are replaced).
     pub fn with_config(n: usize, seed: u64, template: &ClusterConfig) -> Self {
+        Self::with_configs(n, seed, template, |_, _| {})
+    }
+
+    /// Like [`Sim::with_config`], then `tweak(i, config)` changes node `i`'s config
+    /// (a misconfigured member, say).
+    pub fn with_configs(
+        n: usize,
+        seed: u64,
+        template: &ClusterConfig,
+        tweak: impl Fn(usize, &mut ClusterConfig),
+    ) -> Self {
         let mut sim = Self {
             now_us: 0,
             rng: SmallRng::seed_from_u64(seed),
@@ -80,12 +92,14 @@ impl Sim {
             } else {
                 vec![Self::addr(0)]
             };
+            tweak(i, &mut config);
             let me = NodeId {
                 name: config.name.clone(),
                 gossip: config.gossip_addr,
                 rpc: config.rpc_addr,
                 admin: config.admin_addr,
                 incarnation: 1,
+                size: config.size_on_the_wire(),
             };
             let node = Node::new(&config, me, seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9));
             sim.by_addr.insert(config.gossip_addr, i);

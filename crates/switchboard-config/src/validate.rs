@@ -23,6 +23,26 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
         if cl.size == 0 {
             return err("cluster.size", "must be at least 1".into());
         }
+        // Seeds name other nodes (this node's own gossip address may be among them).
+        let mut others: Vec<_> = cl.seeds.iter().filter(|s| **s != cl.gossip).collect();
+        others.sort();
+        others.dedup();
+        if cl.size == 1 && !others.is_empty() {
+            return err(
+                "cluster.size",
+                "is 1, but seeds name other nodes to join: set it to the number of nodes in the cluster".into(),
+            );
+        }
+        if others.len() > cl.size {
+            return err(
+                "cluster.size",
+                format!(
+                    "is {}, but seeds name {} other nodes: set it to the number of nodes in the cluster",
+                    cl.size,
+                    others.len()
+                ),
+            );
+        }
     }
     if c.audit.capacity == 0 {
         return err("audit.capacity", "must be greater than 0".into());

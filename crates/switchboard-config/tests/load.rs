@@ -345,3 +345,28 @@ fn complexity_in_the_shadow_needs_tiers_to_observe() {
         Some(switchboard_config::ShadowName::Complexity)
     );
 }
+
+/// A node told the cluster is smaller than its own seeds show would count itself a
+/// majority too soon (alone, with `size = 1`): refused at load, naming the key.
+#[test]
+fn a_cluster_size_smaller_than_its_seeds_show_is_refused() {
+    let cluster = |size: usize, seeds: &str| {
+        format!(
+            "{BASE}\n[cluster]\ngossip = \"10.0.0.1:7946\"\nrpc = \"10.0.0.1:7947\"\nseeds = [{seeds}]\nsecret = \"0123456789abcdef0123\"\nsize = {size}\n"
+        )
+    };
+    let three = "\"10.0.0.1:7946\", \"10.0.0.2:7946\", \"10.0.0.3:7946\"";
+    assert!(
+        load(&cluster(3, three), &[]).is_ok(),
+        "its own address is not another node"
+    );
+    assert!(load(&cluster(1, "\"10.0.0.1:7946\""), &[]).is_ok());
+    for (size, seeds) in [
+        (1, "\"10.0.0.2:7946\""),
+        (2, "\"10.0.0.2:7946\", \"10.0.0.3:7946\", \"10.0.0.4:7946\""),
+        (0, ""),
+    ] {
+        let e = load(&cluster(size, seeds), &[]).unwrap_err();
+        assert_eq!(e.key, "cluster.size", "size {size}, seeds [{seeds}]: {e}");
+    }
+}

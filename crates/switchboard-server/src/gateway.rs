@@ -100,7 +100,6 @@ impl Gateway {
             (Some(cl), Some(c)) => NodeOwners::clustered(
                 &node,
                 Arc::clone(cl),
-                c.size,
                 c.secret.expose().as_bytes(),
                 &config.server.data_dir.join("ledger"),
                 Arc::clone(&clock),

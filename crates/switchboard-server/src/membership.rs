@@ -45,6 +45,7 @@ pub async fn start(
     cfg.rpc_addr = rpc_addr;
     cfg.admin_addr = config.admin.listen;
     cfg.seeds = c.seeds.clone();
+    cfg.size = c.size;
     switchboard_cluster::start(cfg)
         .await
         .map(Some)
@@ -60,6 +61,8 @@ pub struct MemberRecord {
     /// When this node saw the change (unix ms).
     pub since_ms: u64,
     pub incarnation: u64,
+    /// The cluster size the member was configured with (0: it did not say).
+    pub size: u32,
     pub gossip: String,
     pub rpc: String,
     pub admin: String,
@@ -87,6 +90,7 @@ impl MemberLog {
                 state,
                 since_ms: now_ms,
                 incarnation: node.incarnation,
+                size: node.size,
                 gossip: node.gossip.to_string(),
                 rpc: node.rpc.to_string(),
                 admin: node.admin.to_string(),
@@ -99,13 +103,11 @@ impl MemberLog {
     }
 }
 
-/// Whether this node sees a majority of the cluster's configured size (itself included):
-/// the condition for owning quotas, and for `/readyz` in a cluster.
+/// Whether this node sees a majority of the cluster (itself included), counted out of
+/// its configured size or more ([`Cluster::quorum`]): the condition for owning quotas,
+/// and for `/readyz` in a cluster.
 pub fn has_majority(gw: &Gateway) -> bool {
-    match (&gw.cluster, &gw.config.cluster) {
-        (Some(cluster), Some(c)) => cluster.members().len() > c.size / 2,
-        _ => true,
-    }
+    gw.cluster.as_ref().is_none_or(|c| c.has_majority())
 }
 
 /// Publishes a fact; a failure (the membership task gone) is logged, not fatal.

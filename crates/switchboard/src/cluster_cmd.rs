@@ -38,13 +38,20 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
         text(&v["node"]),
         text(&v["clustered"]),
         text(&v["live"]),
-        text(&v["size"]),
+        text(&v["quorum"]),
         text(&v["majority"])
     );
+    if v["quorum"] != v["size"] {
+        println!(
+            "warning: configured for {} nodes, but the cluster has shown more: majorities are counted out of {} (see this node's log)",
+            text(&v["size"]),
+            text(&v["quorum"])
+        );
+    }
     println!("\nMEMBERS");
     println!(
-        "{:<16} {:<6} {:<22} {:<22} {:<22}",
-        "name", "state", "gossip", "rpc", "admin"
+        "{:<16} {:<6} {:<5} {:<22} {:<22} {:<22}",
+        "name", "state", "size", "gossip", "rpc", "admin"
     );
     for m in v["members"].as_array().into_iter().flatten() {
         let me = if m["me"] == Value::Bool(true) {
@@ -53,9 +60,10 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
             ""
         };
         println!(
-            "{:<16} {:<6} {:<22} {:<22} {:<22}",
+            "{:<16} {:<6} {:<5} {:<22} {:<22} {:<22}",
             format!("{}{me}", text(&m["name"])),
             text(&m["state"]),
+            text(&m["size"]),
             text(&m["gossip"]),
             text(&m["rpc"]),
             text(&m["admin"])

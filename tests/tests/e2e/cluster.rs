@@ -141,3 +141,59 @@ async fn a_key_created_on_one_node_works_everywhere_and_a_revocation_reaches_all
     let state = std::fs::read_to_string(c.nodes[1].data.path().join("admin-state.json")).unwrap();
     assert!(state.contains("\"roaming\""));
 }
+
+/// Four nodes configured for a cluster of three (the fourth says 2): 2 of 3 would be a
+/// majority, so two of the four cut off from the other two would each be one, and both
+/// halves would grant from the same budget. Having seen four live, every node counts
+/// majorities out of four: two alone are not one, report unready and grant nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_nodes_than_the_configured_size_count_majorities_out_of_all_of_them() {
+    let tenant = r#"
+[[tenants]]
+name = "counted"
+quotas = [{ metric = "money", window = "day", limit = "1" }]
+
+[[keys]]
+name = "counted-key"
+key = "sk-counted-0001"
+tenant = "counted"
+"#;
+    let mut c = ClusterHarness::start(3, tenant).await;
+    c.add_node("node-4", 2).await;
+    for i in 0..4 {
+        let v: Value = c.admin(i, "GET", "/admin/cluster", None).await.json();
+        assert_eq!(v["size"], if i == 3 { 2 } else { 3 }, "node {i}");
+        assert_eq!(v["quorum"], 4, "node {i}: {v}");
+        assert_eq!(v["majority"], true, "node {i}");
+        let sizes: Vec<&Value> = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["size"])
+            .collect();
+        assert_eq!(
+            sizes,
+            [&json!(3), &json!(3), &json!(3), &json!(2)],
+            "node {i}"
+        );
+    }
+    for gone in [c.nodes.remove(0), c.nodes.remove(0)] {
+        gone.server.shutdown().await;
+    }
+    c.wait_for(Duration::from_secs(10), |c| {
+        c.nodes.iter().all(|n| n.members() == 2)
+    })
+    .await;
+    for i in 0..2 {
+        let v: Value = c.admin(i, "GET", "/admin/cluster", None).await.json();
+        assert_eq!(v["quorum"], 4, "node {i}: {v}");
+        assert_eq!(v["majority"], false, "node {i}: 2 of 4 is no majority");
+        let ready = c.admin(i, "GET", "/readyz", None).await;
+        assert_eq!(ready.status, 503, "node {i}: {}", ready.text());
+        let call = c
+            .post(i, "/v1/chat/completions", "sk-counted-0001", ask("metered"))
+            .await;
+        assert_eq!(call.status, 503, "node {i}: {}", call.text());
+    }
+    assert_eq!(c.mock.calls(), 0, "no call was granted without a majority");
+}

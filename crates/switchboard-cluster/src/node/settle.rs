@@ -103,6 +103,7 @@ impl Node {
         }
         self.up = now;
         self.view_version += 1;
+        self.review_quorum();
         any_up
     }
 }

@@ -13,12 +13,14 @@ fn node_at(host: u8, seeds: Vec<SocketAddr>) -> Node {
     let name = format!("node-{host}");
     let mut config = ClusterConfig::new(name.clone(), addr(host), b"secret".to_vec());
     config.seeds = seeds;
+    config.size = 3;
     let me = NodeId {
         name,
         gossip: addr(host),
         rpc: addr(host),
         admin: addr(host),
         incarnation: 1,
+        size: 3,
     };
     Node::new(&config, me, u64::from(host))
 }

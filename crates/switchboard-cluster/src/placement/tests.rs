@@ -16,6 +16,7 @@ fn node(name: &str) -> NodeId {
         rpc: addr,
         admin: addr,
         incarnation: 1,
+        size: 3,
     }
 }
 

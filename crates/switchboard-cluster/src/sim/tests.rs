@@ -6,6 +6,7 @@
 mod facts;
 mod forgery;
 mod membership;
+mod quorum;
 
 use serde_json::json;
 

@@ -15,8 +15,10 @@
 //! - [`store`]: the snapshots a node holds, persisted in its data directory so a whole
 //!   cluster restart starts from them.
 //!
-//! Safety: a node that sees fewer than a majority of the cluster's configured size owns
-//! nothing and grants nothing (it may still spend the leases it holds), and an owner
+//! Safety: a node that sees fewer than a majority of the cluster owns nothing and grants
+//! nothing (it may still spend the leases it holds). The majority is counted out of the
+//! configured size, or out of more when a member says it was configured for more or more
+//! members were ever live at once (`switchboard_cluster::Node::quorum`). An owner
 //! checks by its own view that it is the owner before serving a call, so two sides of a
 //! partition never both grant. Settlement ids are idempotent, so retries never count
 //! twice.

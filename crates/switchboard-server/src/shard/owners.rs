@@ -34,7 +34,6 @@ const RECALL_WAIT: Duration = Duration::from_millis(500);
 /// The cluster side, when there is one.
 pub(super) struct Link {
     pub(super) cluster: Arc<Cluster>,
-    pub(super) size: usize,
     pub(super) secret: Vec<u8>,
     pub(super) client: Client<HttpConnector, Full<Bytes>>,
     pub(super) store: SnapshotStore,
@@ -93,7 +92,6 @@ impl NodeOwners {
     pub fn clustered(
         me: &str,
         cluster: Arc<Cluster>,
-        size: usize,
         secret: &[u8],
         dir: &Path,
         clock: Arc<dyn Clock>,
@@ -104,7 +102,6 @@ impl NodeOwners {
         connector.set_nodelay(true);
         let link = Link {
             cluster,
-            size,
             secret: secret.to_vec(),
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(rpc::RPC_POOL_IDLE)
@@ -316,7 +313,7 @@ impl NodeOwners {
         let members = link.cluster.members();
         // Without a majority in sight this node may be the minority of a partition:
         // it must not act as anyone's owner.
-        if members.len() <= link.size / 2 {
+        if members.len() <= link.cluster.quorum() / 2 {
             return Err(LedgerError::OwnerUnavailable(quota.clone()));
         }
         let Some((owner, backup)) = owner_and_backup(&quota.to_string(), &members) else {

@@ -97,7 +97,7 @@ impl NodeOwners {
                     }
                 }
             }
-            if accepted > link.size / 2 {
+            if accepted > link.cluster.quorum() / 2 {
                 self.0.local.take_over(quota, &me, epoch, best).await?;
                 link.owned.lock().insert(quota.id.clone());
                 tracing::debug!(quota = %quota.id, epoch, "took over quota ownership");
