@@ -112,6 +112,15 @@ impl Harness {
     /// Stops the gateway gracefully and starts a new one on the same config, data
     /// directory and clock, as a node restart would.
     pub async fn restart(self) -> Harness {
+        match self.stop().await.start().await {
+            Ok(h) => h,
+            Err((e, _)) => panic!("gateway restarts: {e}"),
+        }
+    }
+
+    /// Stops the gateway gracefully, keeping its mock, config, data and clock for
+    /// [`Stopped::start`] (a test may change the data directory or the config between).
+    pub async fn stop(self) -> Stopped {
         let Harness {
             gateway,
             mock,
@@ -122,12 +131,7 @@ impl Harness {
             ..
         } = self;
         gateway.shutdown().await;
-        let gateway = RunningServer::start_with_clock(config.clone(), Arc::clone(&clock))
-            .await
-            .expect("gateway restarts");
-        Harness {
-            base: format!("http://{}", gateway.addr),
-            gateway,
+        Stopped {
             mock,
             client,
             data,
@@ -243,5 +247,33 @@ impl Harness {
             client::request("POST", &url, &headers, Bytes::from(body.to_string())),
         )
         .await
+    }
+}
+
+/// A [`Harness`] whose gateway stopped: what a new gateway starts from.
+pub struct Stopped {
+    pub mock: MockServer,
+    pub client: HttpClient,
+    pub data: tempfile::TempDir,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Stopped {
+    /// Starts a gateway on the kept config, data directory and clock; a refusal to
+    /// start comes back with everything kept, to change and try again.
+    pub async fn start(self) -> Result<Harness, (String, Stopped)> {
+        match RunningServer::start_with_clock(self.config.clone(), Arc::clone(&self.clock)).await {
+            Ok(gateway) => Ok(Harness {
+                base: format!("http://{}", gateway.addr),
+                gateway,
+                mock: self.mock,
+                client: self.client,
+                data: self.data,
+                config: self.config,
+                clock: self.clock,
+            }),
+            Err(e) => Err((e.to_string(), self)),
+        }
     }
 }

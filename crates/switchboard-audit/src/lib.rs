@@ -64,5 +64,5 @@ pub use record::{AuditRecord, Decision, GENESIS_PREV, line_hash};
 pub use recovery::{HeadCheck, RecoveryReport};
 pub use scan::{Filter, ScanStats, scan};
 pub use sink::{FileSink, SegmentSink};
-pub use verify::{VerifyError, VerifyErrorKind, VerifyReport, verify};
+pub use verify::{VerifyError, VerifyErrorKind, VerifyReport, scan_verified, verify};
 pub use writer::Appended;

@@ -1,8 +1,9 @@
 //! Resuming a log directory: where the chain ends, and whether that agrees with `HEAD`.
 //!
-//! The writer does not re-verify the whole chain on start (that is [`crate::verify()`]'s
-//! job, and it reads everything); it reads only the end of the last segment, which is
-//! enough to continue the chain, and checks it against `HEAD`:
+//! The writer does not re-verify the whole chain on start (the gateway does, as it replays
+//! the log with [`crate::scan_verified()`]; [`crate::verify()`] offline); it reads only
+//! the end of the last segment, which is enough to continue the chain, and checks it
+//! against `HEAD`:
 //!
 //! - the tail and `HEAD` agree: the normal case;
 //! - `HEAD` is behind, and the record at `HEAD`'s seq has `HEAD`'s hash: a crash between

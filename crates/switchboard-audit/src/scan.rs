@@ -2,8 +2,9 @@
 //!
 //! Used by the admin API (spend reports, audit queries) and by the gateway at restart to
 //! rebuild budget spend from the settlement journal. Segments are read line by line,
-//! never loaded whole. Scanning does not verify the chain (that is [`crate::verify()`]);
-//! it only refuses lines that are not records. A partial last line is skipped and
+//! never loaded whole. Scanning does not verify the chain (that is [`crate::verify()`],
+//! and [`crate::scan_verified()`] does both in one pass); it only refuses lines that are
+//! not records. A partial last line is skipped and
 //! counted: after a crash it is a write that was never acknowledged, and while the
 //! writer runs it is the write in progress (a scan can run next to a live writer and
 //! sees the records durable when it reaches them).

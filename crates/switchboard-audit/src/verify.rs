@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::head::{HEAD_FILE, read_head};
 use crate::record::{AuditRecord, GENESIS_PREV, line_hash};
+use crate::scan::{Filter, ScanStats};
 use crate::segment::{Line, LineReader, list_segments};
 
 /// A chain that checked out.
@@ -97,14 +98,49 @@ pub enum VerifyErrorKind {
     MissingHead,
 }
 
-/// Checks the whole log in `dir`. An empty directory is a valid, empty log.
-pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
-    let fail = |file: &Path, line, seq, kind| VerifyError {
+fn fail(file: &Path, line: u64, seq: Option<u64>, kind: VerifyErrorKind) -> VerifyError {
+    VerifyError {
         file: file.to_owned(),
         line,
         seq,
         kind,
-    };
+    }
+}
+
+/// Checks the whole log in `dir`. An empty directory is a valid, empty log.
+pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
+    let chain = walk(dir, |_| {})?;
+    check_head(dir, &chain)?;
+    Ok(chain)
+}
+
+/// Calls `f` with every record of `dir` that matches `filter`, in seq order, as
+/// [`crate::scan()`] does, checking the chain as [`verify()`] does on the way (all but
+/// `HEAD`: the writer checks the tail against it when it opens the directory, and a
+/// check here would race its appends). Stops at the first fault: records read before it
+/// have been handed to `f`, so a caller must discard what it gathered on an error.
+pub fn scan_verified(
+    dir: &Path,
+    filter: &Filter,
+    mut f: impl FnMut(AuditRecord),
+) -> Result<ScanStats, VerifyError> {
+    let mut matched = 0;
+    let chain = walk(dir, |record| {
+        if filter.matches(&record) {
+            matched += 1;
+            f(record);
+        }
+    })?;
+    Ok(ScanStats {
+        segments: chain.segments,
+        records: chain.records,
+        matched,
+        partial_lines: 0,
+    })
+}
+
+/// Walks the chain, handing each record that checks out to `f`.
+fn walk(dir: &Path, mut f: impl FnMut(AuditRecord)) -> Result<VerifyReport, VerifyError> {
     let io_err =
         |file: &Path, e: io::Error| fail(file, 0, None, VerifyErrorKind::Io(e.to_string()));
     let segments =
@@ -155,6 +191,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             prev = line_hash(bytes);
             expected_seq += 1;
             records += 1;
+            f(record);
         }
         if first {
             // Empty: only the last segment may be (created just before a crash), and it
@@ -176,7 +213,19 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         }
     }
 
-    let last_seq = expected_seq - 1;
+    Ok(VerifyReport {
+        segments: segments.len(),
+        records,
+        last_seq: expected_seq - 1,
+        last_hash: prev,
+    })
+}
+
+/// The chain must end where `HEAD` says.
+fn check_head(dir: &Path, chain: &VerifyReport) -> Result<(), VerifyError> {
+    let io_err =
+        |file: &Path, e: io::Error| fail(file, 0, None, VerifyErrorKind::Io(e.to_string()));
+    let (records, last_seq, prev) = (chain.records, chain.last_seq, chain.last_hash.clone());
     let head_path = dir.join(HEAD_FILE);
     match read_head(dir) {
         Ok(None) if records > 0 => {
@@ -207,10 +256,5 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         }
         Err(e) => return Err(io_err(&head_path, e)),
     }
-    Ok(VerifyReport {
-        segments: segments.len(),
-        records,
-        last_seq,
-        last_hash: prev,
-    })
+    Ok(())
 }

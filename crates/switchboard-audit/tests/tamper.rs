@@ -306,3 +306,35 @@ async fn the_error_message_names_file_line_seq_and_kind() {
         "{msg}"
     );
 }
+
+/// The replay at start reads and checks in one pass: on an untouched log it yields what
+/// `scan` yields; on an edited one it stops with the error `verify` names.
+#[tokio::test]
+async fn scan_verified_yields_what_scan_does_and_stops_where_verify_does() {
+    use switchboard_audit::{Filter, scan, scan_verified};
+    let dir = tempfile::tempdir().unwrap();
+    log_of(dir.path(), 12, 600).await;
+    assert!(segments(dir.path()).len() > 2, "several segments");
+    let filter = Filter {
+        from_ms: Some(1_004),
+        ..Filter::default()
+    };
+    let (mut plain, mut checked) = (Vec::new(), Vec::new());
+    let plain_stats = scan(dir.path(), &filter, |r| plain.push(r.seq)).unwrap();
+    let checked_stats = scan_verified(dir.path(), &filter, |r| checked.push(r.seq)).unwrap();
+    assert_eq!(checked, plain);
+    assert_eq!(plain, (4..=12).collect::<Vec<u64>>());
+    assert_eq!(
+        (checked_stats.records, checked_stats.matched),
+        (plain_stats.records, plain_stats.matched)
+    );
+
+    let seg = segments(dir.path())[1].clone();
+    let mut l = lines(&seg);
+    l[0] = l[0].replacen(r#""cost_nanos":"#, r#""cost_nanos":1"#, 1);
+    write_lines(&seg, &l);
+    let expected = expect_err(dir.path());
+    let got = scan_verified(dir.path(), &Filter::default(), |_| {}).unwrap_err();
+    assert_eq!(got, expected);
+    assert!(matches!(got.kind, VerifyErrorKind::BadLink { .. }), "{got}");
+}

@@ -23,6 +23,11 @@ pub struct AuditSettings {
     /// up to this much of the newest records. Default 5 ms; `0s` commits at once.
     #[serde(deserialize_with = "duration::de")]
     pub commit_delay: Duration,
+    /// Check the whole chain when the node starts, as it replays the log to rebuild
+    /// budget spend, and refuse to start on an edited, deleted or reordered record
+    /// (default). `false` replays the log as it is, with a warning: the way to start
+    /// from a log known to be damaged once the damage is understood.
+    pub verify_at_start: bool,
 }
 
 impl Default for AuditSettings {
@@ -33,6 +38,7 @@ impl Default for AuditSettings {
             max_segment_age: Duration::from_secs(3600),
             capacity: 8192,
             commit_delay: Duration::from_millis(5),
+            verify_at_start: true,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_audit::{AuditRecord, Decision, Filter, scan};
+use switchboard_audit::{AuditRecord, Decision, Filter, scan, scan_verified};
 use switchboard_ledger::{Metric, Quota, Scope};
 
 use crate::gateway::Gateway;
@@ -76,9 +76,19 @@ fn all_quotas(gw: &Gateway) -> Vec<Quota> {
 /// (0 if nothing), and the scan's statistics. With `node`, only the records that node
 /// wrote count: in a cluster, records a data directory holds from under another node name
 /// were settled under that name, and charging them again would count them twice.
+///
+/// With `audit.verify_at_start` (the default) the chain is checked on the way, and a log
+/// with an edited, deleted or reordered record is an error: the spend it records cannot
+/// be trusted (an edited `cost_nanos` would hand a tenant its budget back).
 async fn journal(gw: &Gateway, node: Option<String>) -> Result<(Vec<(Quota, i64)>, u64), String> {
     let quotas = all_quotas(gw);
-    if quotas.is_empty() {
+    let verified = gw.config.audit.verify_at_start;
+    if !verified {
+        tracing::warn!(
+            "audit.verify_at_start is off: budget spend is rebuilt from the audit log without checking its chain"
+        );
+    }
+    if quotas.is_empty() && !verified {
         return Ok((Vec::new(), 0));
     }
     let now = gw.now_ms();
@@ -103,7 +113,7 @@ async fn journal(gw: &Gateway, node: Option<String>) -> Result<(Vec<(Quota, i64)
             from_ms: Some(from),
             ..Filter::default()
         };
-        let stats = scan(&dir, &filter, |r| {
+        let mut take = |r: AuditRecord| {
             if r.decision != Decision::Allowed || r.status != 200 {
                 return;
             }
@@ -116,12 +126,22 @@ async fn journal(gw: &Gateway, node: Option<String>) -> Result<(Vec<(Quota, i64)
                     *sums.entry(i).or_default() += charge(q.id.metric, &r);
                 }
             }
-        });
+        };
+        let stats = if verified {
+            scan_verified(&dir, &filter, &mut take).map_err(|e| {
+                format!(
+                    "the audit log in {} fails verification at {e}. The budget spend it records cannot be trusted, so the node does not start: inspect it with `switchboard audit verify {}`, restore it from a copy, or set audit.verify_at_start = false to start from it as it is",
+                    dir.display(),
+                    dir.display()
+                )
+            })
+        } else {
+            scan(&dir, &filter, &mut take).map_err(|e| e.to_string())
+        };
         stats.map(|s| (sums, s, foreign))
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())??;
     if let Some((name, records)) = foreign {
         tracing::warn!(
             written_as = %name,

@@ -401,6 +401,68 @@ async fn spend_survives_a_restart_because_it_is_rebuilt_from_the_audit_log() {
     switchboard_audit::verify(&h.config.audit_dir()).unwrap();
 }
 
+/// The replay that rebuilds spend trusts what it reads, so it checks the chain first: an
+/// edited `cost_nanos` would otherwise hand a tenant its budget back at the next start.
+/// The node refuses to start, naming the fault, until the operator says to trust the log.
+#[tokio::test]
+async fn a_tampered_audit_log_stops_the_restart_until_the_operator_trusts_it() {
+    let h = with_tenant("edited", &money_limit("day", "0.00003")).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = h
+            .post("/v1/chat/completions", "sk-edited-0001", ask("metered", 10))
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    h.gw().audit.flush().await.unwrap();
+    let stopped = h.stop().await;
+
+    // Lower the first call's cost to nothing, as someone wanting budget back would.
+    let dir = stopped.config.audit_dir();
+    let mut edited = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(at) = text.lines().position(|l| {
+            l.contains(r#""tenant":"edited""#) && l.contains(r#""cost_nanos":10000,"#)
+        }) else {
+            continue;
+        };
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match i == at {
+                true => l.replace(r#""cost_nanos":10000,"#, r#""cost_nanos":0,"#),
+                false => l.to_owned(),
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        edited += 1;
+        break;
+    }
+    assert_eq!(edited, 1, "a record of the tenant's was edited");
+
+    let (why, mut stopped) = match stopped.start().await {
+        Ok(_) => panic!("a node started from a log with an edited record"),
+        Err(refused) => refused,
+    };
+    assert!(why.contains("fails verification"), "{why}");
+    assert!(why.contains("chain broken"), "{why}");
+    assert!(why.contains("audit.verify_at_start = false"), "{why}");
+
+    // Told to trust it, the node starts from the log as it is: two calls' spend.
+    stopped.config.audit.verify_at_start = false;
+    let h = stopped.start().await.unwrap_or_else(|(e, _)| panic!("{e}"));
+    let spent = h
+        .gw()
+        .quota_status(&money("edited", Window::Day))
+        .await
+        .unwrap()
+        .spent;
+    assert_eq!(spent, 20_000);
+}
+
 #[tokio::test]
 async fn every_request_is_audited_including_refusals() {
     let h = Harness::start().await;
