@@ -4,6 +4,8 @@
 //! candidate. There is no terminal event: the stream is complete once every candidate
 //! seen has a `finishReason`.
 
+use std::collections::BTreeMap;
+
 use crate::chat::FinishReason;
 use crate::error::ProtoError;
 use crate::sse::SseEvent;
@@ -16,14 +18,15 @@ use super::wire::Response;
 #[derive(Debug, Default)]
 pub struct Decoder {
     started: bool,
-    candidates: Vec<CandidateState>,
+    /// By candidate index: the upstream picks the indexes, so a lookup must not be a
+    /// search through every candidate seen (thousands of them made each event slower).
+    candidates: BTreeMap<u32, CandidateState>,
     /// Function calls seen so far across all candidates, for `call_<n>` ids.
     calls: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct CandidateState {
-    index: u32,
     calls: u32,
     finished: bool,
 }
@@ -34,18 +37,7 @@ impl Decoder {
     }
 
     fn candidate(&mut self, index: u32) -> &mut CandidateState {
-        let position = match self.candidates.iter().position(|c| c.index == index) {
-            Some(position) => position,
-            None => {
-                self.candidates.push(CandidateState {
-                    index,
-                    calls: 0,
-                    finished: false,
-                });
-                self.candidates.len() - 1
-            }
-        };
-        &mut self.candidates[position]
+        self.candidates.entry(index).or_default()
     }
 }
 
@@ -125,6 +117,6 @@ impl StreamDecoder for Decoder {
     }
 
     fn is_complete(&self) -> bool {
-        !self.candidates.is_empty() && self.candidates.iter().all(|c| c.finished)
+        !self.candidates.is_empty() && self.candidates.values().all(|c| c.finished)
     }
 }

@@ -1,6 +1,8 @@
 //! OpenAI `chat.completion.chunk` streams: decoded from OpenAI-family upstreams, encoded
 //! for OpenAI clients served by another family.
 
+use std::collections::BTreeSet;
+
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use switchboard_core::Usage;
@@ -199,8 +201,9 @@ pub struct Encoder {
     created: u64,
     include_usage: bool,
     usage: Option<Usage>,
-    /// Choices whose first chunk (carrying `role`) has been sent.
-    announced: Vec<u32>,
+    /// Choices whose first chunk (carrying `role`) has been sent (a set: the upstream
+    /// picks the indexes, and a search per event would be quadratic).
+    announced: BTreeSet<u32>,
 }
 
 impl Encoder {
@@ -212,7 +215,7 @@ impl Encoder {
             created,
             include_usage,
             usage: None,
-            announced: Vec::new(),
+            announced: BTreeSet::new(),
         }
     }
 
@@ -231,8 +234,7 @@ impl Encoder {
     }
 
     fn announce(&mut self, choice: u32, out: &mut BytesMut) {
-        if !self.announced.contains(&choice) {
-            self.announced.push(choice);
+        if self.announced.insert(choice) {
             let delta = OutDelta {
                 role: Some("assistant"),
                 content: Some(""),

@@ -1,5 +1,7 @@
 //! Anthropic upstream stream events read into canonical ones.
 
+use std::collections::BTreeMap;
+
 use super::super::events::{Delta, Event};
 use super::super::wire::Block;
 use crate::error::ProtoError;
@@ -11,9 +13,12 @@ use crate::stream::{StreamDecoder, StreamEvent};
 /// `ping` and event types newer than this code are ignored.
 #[derive(Debug, Default)]
 pub struct Decoder {
-    /// `(content block index, tool ordinal)` for each `tool_use` block so far: Anthropic
+    /// Tool ordinal of each `tool_use` block so far, by content block index: Anthropic
     /// numbers all blocks together, canonical events number tool calls alone.
-    tools: Vec<(u32, u32)>,
+    tools: BTreeMap<u32, u32>,
+    /// Tool calls begun: the next one's ordinal (not `tools.len()`: an upstream may start
+    /// two blocks at one index, and each call must keep an ordinal of its own).
+    begun: u32,
     complete: bool,
 }
 
@@ -23,10 +28,7 @@ impl Decoder {
     }
 
     fn tool_ordinal(&self, block: u32) -> Option<u32> {
-        self.tools
-            .iter()
-            .find(|(b, _)| *b == block)
-            .map(|(_, ordinal)| *ordinal)
+        self.tools.get(&block).copied()
     }
 }
 
@@ -54,8 +56,9 @@ impl StreamDecoder for Decoder {
                     text: t.text,
                 }),
                 Block::ToolUse(call) => {
-                    let ordinal = self.tools.len() as u32;
-                    self.tools.push((index, ordinal));
+                    let ordinal = self.begun;
+                    self.begun += 1;
+                    self.tools.insert(index, ordinal);
                     out.push(StreamEvent::ToolCallStart {
                         choice: 0,
                         index: ordinal,

@@ -1,6 +1,8 @@
 //! Canonical stream events written as an Anthropic stream, for an Anthropic client served
 //! by another family.
 
+use std::collections::BTreeMap;
+
 use bytes::BytesMut;
 use switchboard_core::Usage;
 
@@ -34,8 +36,9 @@ pub struct Encoder {
     next_block: u32,
     /// The open content block: its index, and whether it is text.
     open: Option<(u32, bool)>,
-    /// `(canonical tool index, content block index)` of the tool calls begun.
-    tools: Vec<(u32, u32)>,
+    /// Content block index of each tool call begun, by canonical tool index (a map: the
+    /// upstream picks the indexes, and a search per event would be quadratic).
+    tools: BTreeMap<u32, u32>,
     reason: Option<FinishReason>,
     usage: Usage,
 }
@@ -47,7 +50,7 @@ impl Encoder {
             started: false,
             next_block: 0,
             open: None,
-            tools: Vec::new(),
+            tools: BTreeMap::new(),
             reason: None,
             usage: Usage::default(),
         }
@@ -130,10 +133,10 @@ impl StreamEncoder for Encoder {
                 index: tool,
                 id,
                 name,
-            } if !self.tools.iter().any(|(t, _)| t == tool) => {
+            } if !self.tools.contains_key(tool) => {
                 self.start("", "", out);
                 let index = self.open_block(false, out);
-                self.tools.push((*tool, index));
+                self.tools.insert(*tool, index);
                 let content_block = BlockStartOut::ToolUse {
                     id,
                     name,
@@ -153,7 +156,7 @@ impl StreamEncoder for Encoder {
                 arguments,
             } if !arguments.is_empty() => {
                 // Arguments for a call that never started have no block to go to.
-                if let Some(&(_, index)) = self.tools.iter().find(|(t, _)| t == tool) {
+                if let Some(&index) = self.tools.get(tool) {
                     let delta = DeltaOut::InputJsonDelta {
                         partial_json: arguments,
                     };
