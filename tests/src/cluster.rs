@@ -67,6 +67,23 @@ async fn start_node(
         .expect("node starts")
 }
 
+/// A tenant `name` with a money quota (`limit` dollars a `window`) and the key
+/// `sk-<name>-0001`.
+pub fn tenant(name: &str, limit: &str, window: &str) -> String {
+    format!(
+        r#"
+[[tenants]]
+name = "{name}"
+quotas = [{{ metric = "money", window = "{window}", limit = "{limit}" }}]
+
+[[keys]]
+name = "{name}-key"
+key = "sk-{name}-0001"
+tenant = "{name}"
+"#
+    )
+}
+
 /// A cluster of gateway nodes and their shared mock.
 pub struct ClusterHarness {
     pub mock: MockServer,
@@ -140,14 +157,21 @@ impl ClusterHarness {
         self.bring_up(self.nodes.len(), name, size, data).await;
     }
 
-    /// Starts a node on `data` as the `at`-th, then waits until all see all.
+    /// Starts a node on `data` as the `at`-th, then waits until all see all (one member
+    /// per name: two nodes given one name are one member).
     async fn bring_up(&mut self, at: usize, name: &str, size: usize, data: tempfile::TempDir) {
         let clock = Arc::new(SystemClock);
         let server = start_node(&self.text, &self.nodes, size, name, &data, clock).await;
         let base = format!("http://{}", server.addr);
         self.nodes.insert(at, Node { server, base, data });
+        let names: std::collections::BTreeSet<&str> = self
+            .nodes
+            .iter()
+            .map(|n| n.server.gateway.config.server.node_name.as_str())
+            .collect();
+        let distinct = names.len();
         self.wait_for(Duration::from_secs(10), |h| {
-            h.nodes.iter().all(|n| n.members() == h.nodes.len())
+            h.nodes.iter().all(|n| n.members() == distinct)
         })
         .await;
     }

@@ -51,6 +51,8 @@ struct Shared {
     members: RwLock<Vec<NodeId>>,
     /// [`Node::quorum`], as of the last change.
     quorum: AtomicUsize,
+    /// [`Node::superseded_by`], as of the last change.
+    superseded_by: RwLock<Option<NodeId>>,
     facts: SharedFacts,
     counters: Arc<Counters>,
 }
@@ -88,6 +90,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     let shared = Arc::new(Shared {
         members: RwLock::new(node.members()),
         quorum: AtomicUsize::new(node.quorum()),
+        superseded_by: RwLock::new(None),
         facts: node.facts().clone(),
         counters: node.counters().clone(),
     });
@@ -131,10 +134,16 @@ impl Cluster {
         self.shared.quorum.load(Ordering::Relaxed)
     }
 
-    /// Whether this node sees more than half of [`Cluster::quorum`], itself included:
-    /// the condition for owning quotas.
+    /// Whether this node sees more than half of [`Cluster::quorum`], itself included, and
+    /// is not [`Cluster::superseded_by`] another process: the condition for owning quotas.
     pub fn has_majority(&self) -> bool {
-        self.members().len() > self.quorum() / 2
+        self.members().len() > self.quorum() / 2 && self.superseded_by().is_none()
+    }
+
+    /// A live process under this node's name that the cluster keeps instead of this one
+    /// (see [`Node::superseded_by`]).
+    pub fn superseded_by(&self) -> Option<NodeId> {
+        self.shared.superseded_by.read().clone()
     }
 
     /// Membership changes and learned facts from now on. Events before the call are
@@ -251,6 +260,14 @@ impl Runner {
             self.shared
                 .quorum
                 .store(self.node.quorum(), Ordering::Relaxed);
+            let superseded = self.node.superseded_by();
+            if superseded.is_some() && self.shared.superseded_by.read().is_none() {
+                tracing::error!(
+                    by = ?superseded,
+                    "another process runs under this node's name and the cluster keeps it instead of this one: this node owns nothing and reports unready; give each node its own server.node_name"
+                );
+            }
+            *self.shared.superseded_by.write() = superseded;
         }
     }
 

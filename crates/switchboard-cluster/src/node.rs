@@ -124,8 +124,9 @@ impl Node {
         self.foca.identity()
     }
 
-    /// Live members including this node, one per name (the newest incarnation), sorted
-    /// by name: the input placement wants.
+    /// Live members including this node, one per name (the newest incarnation, then the
+    /// highest gossip address: every node keeps the same one), sorted by name: the input
+    /// placement wants.
     pub fn members(&self) -> Vec<NodeId> {
         let mut all: Vec<NodeId> = self
             .foca
@@ -133,9 +134,22 @@ impl Node {
             .map(|m| m.id().clone())
             .chain(std::iter::once(self.identity().clone()))
             .collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name).then(b.incarnation.cmp(&a.incarnation)));
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(supersedes(b, a)));
         all.dedup_by(|later, kept| later.name == kept.name);
         all
+    }
+
+    /// A live member with this node's name that the cluster keeps instead of this node
+    /// (a second process started under the same `node_name`, see [`Node::members`]).
+    /// Such a node is out of placement on every peer: it must not act as an owner.
+    pub fn superseded_by(&self) -> Option<NodeId> {
+        let me = self.identity();
+        self.foca
+            .iter_members()
+            .map(|m| m.id())
+            .filter(|m| m.name == me.name && supersedes(m, me).is_gt())
+            .max_by(|a, b| supersedes(a, b))
+            .cloned()
     }
 
     /// How many nodes a majority is counted out of: the configured size, or more when the
@@ -145,9 +159,10 @@ impl Node {
         self.quorum.size()
     }
 
-    /// Whether this node sees a majority of [`Node::quorum`], itself included.
+    /// Whether this node sees a majority of [`Node::quorum`], itself included (never
+    /// while [`Node::superseded_by`] another process with its name).
     pub fn has_majority(&self) -> bool {
-        self.members().len() > self.quorum() / 2
+        self.members().len() > self.quorum() / 2 && self.superseded_by().is_none()
     }
 
     /// Changes whenever [`Node::members`] may have changed.
@@ -302,6 +317,12 @@ impl Node {
             false
         })
     }
+}
+
+/// Of two identities with one name, which the cluster keeps: the later incarnation, then
+/// the higher gossip address. `Greater` when `a` is kept over `b`.
+fn supersedes(a: &NodeId, b: &NodeId) -> std::cmp::Ordering {
+    (a.incarnation, a.gossip).cmp(&(b.incarnation, b.gossip))
 }
 
 /// Encodes a fact for gossip, refusing one too large to ride in a packet.

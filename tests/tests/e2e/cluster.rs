@@ -6,7 +6,7 @@ use mock_provider::FaultRule;
 use serde_json::{Value, json};
 use switchboard_router::BreakerState;
 use switchboard_tests::KEY_A;
-use switchboard_tests::cluster::ClusterHarness;
+use switchboard_tests::cluster::{ClusterHarness, tenant};
 
 fn ask(model: &str) -> Value {
     json!({"model": model, "max_tokens": 4, "messages": [{"role": "user", "content": "hello cluster"}]})
@@ -148,17 +148,8 @@ async fn a_key_created_on_one_node_works_everywhere_and_a_revocation_reaches_all
 /// majorities out of four: two alone are not one, report unready and grant nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_nodes_than_the_configured_size_count_majorities_out_of_all_of_them() {
-    let tenant = r#"
-[[tenants]]
-name = "counted"
-quotas = [{ metric = "money", window = "day", limit = "1" }]
-
-[[keys]]
-name = "counted-key"
-key = "sk-counted-0001"
-tenant = "counted"
-"#;
-    let mut c = ClusterHarness::start(3, tenant).await;
+    let budget = tenant("counted", "1", "day");
+    let mut c = ClusterHarness::start(3, &budget).await;
     c.add_node("node-4", 2).await;
     for i in 0..4 {
         let v: Value = c.admin(i, "GET", "/admin/cluster", None).await.json();
@@ -196,4 +187,55 @@ tenant = "counted"
         assert_eq!(call.status, 503, "node {i}: {}", call.text());
     }
     assert_eq!(c.mock.calls(), 0, "no call was granted without a majority");
+}
+
+/// A second process started under a name already in use: every node keeps the newer one,
+/// and the older, out of every peer's placement while still listening, stands down
+/// (unready, owning and granting nothing) instead of acting as the owner its name makes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_name_is_taken_by_a_newer_process_stands_down() {
+    let budget = tenant("named", "1", "day");
+    let mut c = ClusterHarness::start(3, &budget).await;
+    c.add_node("node-2", 3).await;
+    let old = 1;
+    let newer = 3;
+    let newer_gossip = c.nodes[newer]
+        .server
+        .gateway
+        .cluster
+        .as_ref()
+        .unwrap()
+        .me()
+        .gossip;
+    c.wait_for(Duration::from_secs(10), |c| {
+        c.nodes[old]
+            .server
+            .gateway
+            .cluster
+            .as_ref()
+            .unwrap()
+            .superseded_by()
+            .is_some_and(|by| by.gossip == newer_gossip)
+    })
+    .await;
+    let ready = c.admin(old, "GET", "/readyz", None).await;
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(ready.text().contains("superseded"), "{}", ready.text());
+    let call = c
+        .post(old, "/v1/chat/completions", "sk-named-0001", ask("metered"))
+        .await;
+    assert_eq!(call.status, 503, "{}", call.text());
+    for i in [0, 2, newer] {
+        let ready = c.admin(i, "GET", "/readyz", None).await;
+        assert_eq!(ready.status, 200, "node {i}: {}", ready.text());
+        let call = c
+            .post(i, "/v1/chat/completions", "sk-named-0001", ask("metered"))
+            .await;
+        assert_eq!(call.status, 200, "node {i}: {}", call.text());
+    }
+    assert_eq!(
+        c.mock.calls(),
+        3,
+        "only the three nodes in placement served"
+    );
 }

@@ -1,6 +1,6 @@
 //! Budgets sharded across three nodes in one process: the limit holds exactly whichever
 //! node a call lands on, the owners' books equal the audit logs, and an owner leaving
-//! loses no settled spend.
+//! loses no settled spend. Each call of `ask` costs exactly 10,000 nanos.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,23 +12,7 @@ use switchboard_ledger::{
 };
 use switchboard_server::shard::rpc::{self, RpcRequest, RpcResponse};
 use switchboard_server::shard::store::SnapshotStore;
-use switchboard_tests::cluster::{ClusterHarness, SECRET, SkewedClock};
-
-/// A tenant with a money quota and a key; each call of `ask` costs exactly 10,000 nanos.
-fn tenant(name: &str, limit: &str, window: &str) -> String {
-    format!(
-        r#"
-[[tenants]]
-name = "{name}"
-quotas = [{{ metric = "money", window = "{window}", limit = "{limit}" }}]
-
-[[keys]]
-name = "{name}-key"
-key = "sk-{name}-0001"
-tenant = "{name}"
-"#
-    )
-}
+use switchboard_tests::cluster::{ClusterHarness, SECRET, SkewedClock, tenant};
 
 fn ask() -> Value {
     json!({"model": "metered", "max_tokens": 10, "messages": [{"role": "user", "content": "spend across the cluster"}]})

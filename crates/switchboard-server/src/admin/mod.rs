@@ -116,6 +116,12 @@ fn readiness(gw: &Gateway, ready: &Readiness) -> Response<Full<Bytes>> {
     let unavailable = |body| reply(StatusCode::SERVICE_UNAVAILABLE, body);
     if !ready.get() {
         unavailable(r#"{"status":"draining"}"#)
+    } else if gw
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.superseded_by().is_some())
+    {
+        unavailable(r#"{"status":"superseded: another node runs under this node's name"}"#)
     } else if !crate::membership::has_majority(gw) || !gw.owners.is_reconciled() {
         unavailable(r#"{"status":"joining"}"#)
     } else if !gw.audit.healthy() {

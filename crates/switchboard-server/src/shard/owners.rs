@@ -311,9 +311,10 @@ impl NodeOwners {
             return Ok(Route::Alone);
         };
         let members = link.cluster.members();
-        // Without a majority in sight this node may be the minority of a partition:
+        // Without a majority in sight this node may be the minority of a partition, and
+        // one superseded by a process with its name is out of every peer's placement:
         // it must not act as anyone's owner.
-        if members.len() <= link.cluster.quorum() / 2 {
+        if members.len() <= link.cluster.quorum() / 2 || link.cluster.superseded_by().is_some() {
             return Err(LedgerError::OwnerUnavailable(quota.clone()));
         }
         let Some((owner, backup)) = owner_and_backup(&quota.to_string(), &members) else {

@@ -100,3 +100,43 @@ fn a_well_configured_cluster_keeps_its_configured_count_through_partitions() {
         }
     }
 }
+
+/// Two processes under one name: every node keeps the same one (the later incarnation,
+/// then the higher address), and the other knows it is out and is no majority, so it
+/// never acts as the owner its name would make it.
+#[test]
+fn of_two_nodes_with_one_name_every_node_keeps_the_same_and_the_other_stands_down() {
+    for seed in SEEDS {
+        let mut template = ClusterConfig::new("template", Sim::addr(0), SIM_SECRET.to_vec());
+        template.size = 3;
+        let mut sim = Sim::with_configs(4, seed, &template, |i, c| {
+            if i == 3 {
+                c.name = "node-3".into();
+            }
+        });
+        let names = |s: &Sim, i: usize| s.members(i) == ["node-1", "node-2", "node-3"];
+        let kept = |s: &Sim, i: usize| {
+            s.node(i)
+                .members()
+                .iter()
+                .any(|m| m.name == "node-3" && m.gossip == Sim::addr(3))
+        };
+        let settled = sim.run_until(10_000, |s| {
+            (0..4).all(|i| names(s, i) && kept(s, i)) && s.node(2).superseded_by().is_some()
+        });
+        assert!(settled.is_some(), "seed {seed}: views never agreed");
+        assert_eq!(
+            sim.node(2).superseded_by().map(|m| m.gossip),
+            Some(Sim::addr(3))
+        );
+        assert!(!sim.node(2).has_majority(), "seed {seed}");
+        for i in [0, 1, 3] {
+            assert!(
+                sim.node(i).superseded_by().is_none(),
+                "seed {seed}: node {i}"
+            );
+            assert!(sim.node(i).has_majority(), "seed {seed}: node {i}");
+            assert_eq!(sim.node(i).quorum(), 3, "seed {seed}: node {i}");
+        }
+    }
+}
