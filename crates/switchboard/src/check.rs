@@ -6,9 +6,9 @@ use switchboard_config::Config;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    println!("{}: ok", path.display());
-    println!("client API  http://{}", config.server.listen);
-    println!(
+    out!("{}: ok", path.display());
+    out!("client API  http://{}", config.server.listen);
+    out!(
         "admin API   http://{} ({})",
         config.admin.listen,
         if config.admin.key.is_some() {
@@ -17,7 +17,7 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
             "no admin key: admin endpoints refuse every call"
         }
     );
-    println!("\nproviders:");
+    out!("\nproviders:");
     for p in config.providers.values() {
         let state = match &p.disabled {
             Some(why) => format!("off ({why})"),
@@ -26,14 +26,14 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         let url = p
             .resolved_base_url()
             .unwrap_or_else(|| "in-process".to_owned());
-        println!(
+        out!(
             "  {:<12} {:<18} {:<48} {state}",
             p.name,
             p.kind.as_str(),
             url
         );
     }
-    println!("\nmodels:");
+    out!("\nmodels:");
     for (alias, m) in &config.models {
         let live: Vec<_> = config.live_deployments(alias).collect();
         let status = if live.is_empty() {
@@ -41,7 +41,7 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         } else {
             "live"
         };
-        println!("  {alias}  [{status}]");
+        out!("  {alias}  [{status}]");
         for d in &m.deployments {
             let on = config
                 .providers
@@ -53,10 +53,10 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                 (true, false) => "  (no price: its calls cost 0 against budgets)",
                 (true, true) => "",
             };
-            println!("    -> {}/{}{note}", d.provider, d.model);
+            out!("    -> {}/{}{note}", d.provider, d.model);
         }
     }
-    println!("\nkeys: {}", config.keys.len());
+    out!("\nkeys: {}", config.keys.len());
     for k in &config.keys {
         let name = k.name.as_deref().unwrap_or("(unnamed)");
         let models = if k.models.is_empty() {
@@ -64,22 +64,22 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         } else {
             k.models.join(", ")
         };
-        println!("  {name:<12} tenant={} {}", k.tenant, models);
+        out!("  {name:<12} tenant={} {}", k.tenant, models);
     }
-    println!("\ntenants: {}", config.tenants.len());
+    out!("\ntenants: {}", config.tenants.len());
     for t in &config.tenants {
         let quotas: Vec<String> = t
             .quotas
             .iter()
             .map(|q| format!("{:?}/{:?}<={}", q.metric, q.window, q.limit).to_lowercase())
             .collect();
-        println!(
+        out!(
             "  {:<12} capture={:?} {}",
             t.name,
             t.capture,
             quotas.join(" ")
         );
     }
-    println!("\naudit log: {}", config.audit_dir().display());
+    out!("\naudit log: {}", config.audit_dir().display());
     Ok(())
 }

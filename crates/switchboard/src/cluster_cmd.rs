@@ -30,10 +30,10 @@ fn text(v: &Value) -> String {
 fn status(target: &AdminTarget) -> anyhow::Result<()> {
     let v = target.call(Method::GET, "/admin/cluster", None)?;
     if target.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!(
+    out!(
         "node {}  clustered {}  live {}/{}  majority {}",
         text(&v["node"]),
         text(&v["clustered"]),
@@ -42,16 +42,21 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
         text(&v["majority"])
     );
     if v["quorum"] != v["size"] {
-        println!(
+        out!(
             "warning: configured for {} nodes, but the cluster has shown more: majorities are counted out of {} (see this node's log)",
             text(&v["size"]),
             text(&v["quorum"])
         );
     }
-    println!("\nMEMBERS");
-    println!(
+    out!("\nMEMBERS");
+    out!(
         "{:<16} {:<6} {:<5} {:<22} {:<22} {:<22}",
-        "name", "state", "size", "gossip", "rpc", "admin"
+        "name",
+        "state",
+        "size",
+        "gossip",
+        "rpc",
+        "admin"
     );
     for m in v["members"].as_array().into_iter().flatten() {
         let me = if m["me"] == Value::Bool(true) {
@@ -59,7 +64,7 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
         } else {
             ""
         };
-        println!(
+        out!(
             "{:<16} {:<6} {:<5} {:<22} {:<22} {:<22}",
             format!("{}{me}", text(&m["name"])),
             text(&m["state"]),
@@ -69,10 +74,16 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
             text(&m["admin"])
         );
     }
-    println!("\nQUOTAS");
-    println!(
+    out!("\nQUOTAS");
+    out!(
         "{:<40} {:<12} {:<12} {:<7} {:>5} {:>14} {:>14}  leases",
-        "quota", "owner", "backup", "role", "epoch", "spent", "limit"
+        "quota",
+        "owner",
+        "backup",
+        "role",
+        "epoch",
+        "spent",
+        "limit"
     );
     for q in v["quotas"].as_array().into_iter().flatten() {
         let leases: Vec<String> = q["leases"]
@@ -81,7 +92,7 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
             .flatten()
             .map(|(node, amount)| format!("{node}={amount}"))
             .collect();
-        println!(
+        out!(
             "{:<40} {:<12} {:<12} {:<7} {:>5} {:>14} {:>14}  {}",
             text(&q["quota"]),
             text(&q["owner"]),
@@ -93,13 +104,16 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
             leases.join(" ")
         );
     }
-    println!("\nLEASES HELD HERE");
-    println!(
+    out!("\nLEASES HELD HERE");
+    out!(
         "{:<40} {:>10} {:>14} {:>14}",
-        "quota", "period", "free", "reserved"
+        "quota",
+        "period",
+        "free",
+        "reserved"
     );
     for l in v["leases"].as_array().into_iter().flatten() {
-        println!(
+        out!(
             "{:<40} {:>10} {:>14} {:>14}",
             text(&l["quota"]),
             text(&l["period"]),
@@ -107,13 +121,16 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
             text(&l["reserved"])
         );
     }
-    println!("\nBREAKERS");
-    println!(
+    out!("\nBREAKERS");
+    out!(
         "{:<40} {:<10} {:>6} {:>11}",
-        "deployment", "state", "trips", "transitions"
+        "deployment",
+        "state",
+        "trips",
+        "transitions"
     );
     for b in v["breakers"].as_array().into_iter().flatten() {
-        println!(
+        out!(
             "{:<40} {:<10} {:>6} {:>11}",
             text(&b["deployment"]),
             text(&b["state"]),

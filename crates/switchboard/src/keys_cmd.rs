@@ -93,9 +93,13 @@ fn quotas(specs: &[String]) -> anyhow::Result<Vec<Value>> {
 }
 
 fn print_keys(v: &Value) {
-    println!(
+    out!(
         "{:<20} {:<12} {:<12} {:<22} {:<10} quotas",
-        "id", "tenant", "team", "expires", "state"
+        "id",
+        "tenant",
+        "team",
+        "expires",
+        "state"
     );
     for k in v["keys"].as_array().into_iter().flatten() {
         let state = if k["revoked_at"].is_null() {
@@ -116,7 +120,7 @@ fn print_keys(v: &Value) {
                 )
             })
             .collect();
-        println!(
+        out!(
             "{:<20} {:<12} {:<12} {:<22} {:<10} {}",
             k["id"].as_str().unwrap_or(""),
             k["tenant"].as_str().unwrap_or(""),
@@ -170,12 +174,12 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
             }
             let v = target.call(Method::POST, "/admin/keys", Some(body))?;
             if !target.json {
-                println!(
+                out!(
                     "created key {} for tenant {}",
                     v["id"].as_str().unwrap_or(""),
                     v["tenant"].as_str().unwrap_or("")
                 );
-                println!("secret (shown once): {}", v["key"].as_str().unwrap_or(""));
+                out!("secret (shown once): {}", v["key"].as_str().unwrap_or(""));
                 return Ok(());
             }
             v
@@ -215,7 +219,7 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
                 None,
             )?;
             if !target.json {
-                println!(
+                out!(
                     "revoked {} at {}",
                     v["id"].as_str().unwrap_or(""),
                     v["revoked_at"].as_str().unwrap_or("")
@@ -225,7 +229,7 @@ pub fn run_keys(cmd: KeysCmd, target: &AdminTarget) -> anyhow::Result<()> {
             v
         }
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    out!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
 
@@ -257,6 +261,6 @@ pub fn run_tenants(cmd: TenantsCmd, target: &AdminTarget) -> anyhow::Result<()> 
             )?
         }
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    out!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -6,6 +6,14 @@
 //! - `keys ...`, `tenants ...`, `spend`, `audit query`: the admin API from the command line.
 //! - `audit verify DIR`: check an audit directory's hash chain offline.
 
+/// `println!` for a command's output: when the reader stops early (`| head`), the
+/// command ends quietly with status 0, as other Unix tools do, instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod admin_client;
 mod check;
 mod cluster_cmd;
@@ -93,6 +101,22 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Writes one line of command output (see `out!`).
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("switchboard: cannot write the output: {e}");
+        std::process::exit(1);
     }
 }
 

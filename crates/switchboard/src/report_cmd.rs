@@ -74,15 +74,20 @@ pub fn spend(group_by: &str, range: &Range, target: &AdminTarget) -> anyhow::Res
         None,
     )?;
     if target.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!(
+    out!(
         "{:<28} {:>9} {:>7} {:>12} {:>12} {:>16}",
-        group_by, "requests", "errors", "input tok", "output tok", "cost (USD)"
+        group_by,
+        "requests",
+        "errors",
+        "input tok",
+        "output tok",
+        "cost (USD)"
     );
     for g in v["groups"].as_array().into_iter().flatten() {
-        println!(
+        out!(
             "{:<28} {:>9} {:>7} {:>12} {:>12} {:>16}",
             g["group"].as_str().unwrap_or(""),
             g["requests"].as_u64().unwrap_or(0),
@@ -92,7 +97,7 @@ pub fn spend(group_by: &str, range: &Range, target: &AdminTarget) -> anyhow::Res
             g["cost_usd"].as_str().unwrap_or("")
         );
     }
-    println!(
+    out!(
         "{:<28} {:>76}",
         "total",
         v["total_usd"].as_str().unwrap_or("")
@@ -104,7 +109,7 @@ pub fn audit(cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
         AuditCmd::Verify { dir } => match switchboard_audit::verify(&dir) {
             Ok(report) => {
-                println!(
+                out!(
                     "{}: ok, {} records in {} segments, last seq {} ({})",
                     dir.display(),
                     report.records,
@@ -133,11 +138,11 @@ pub fn audit(cmd: AuditCmd) -> anyhow::Result<()> {
                 None,
             )?;
             if target.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(());
             }
             for r in v["records"].as_array().into_iter().flatten() {
-                println!("{}", summary(r));
+                out!("{}", summary(r));
             }
             Ok(())
         }

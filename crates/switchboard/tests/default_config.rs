@@ -189,3 +189,22 @@ async fn the_shipped_config_serves_demo_to_the_readme_key_streamed_and_not() {
         "the node kept its audit log under data/ in its directory"
     );
 }
+
+/// `switchboard check ... | head -1`: a reader that is gone before the first line. The
+/// command ends quietly with status 0 rather than panicking on the broken pipe.
+#[test]
+fn a_command_whose_reader_goes_away_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(Path::new(REPO).join("config/switchboard.toml"))
+        .env_remove("OPENAI_API_KEY")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
