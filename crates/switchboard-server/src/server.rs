@@ -111,6 +111,7 @@ impl RunningServer {
                 listener,
                 owners,
                 secret,
+                crate::shard::server::Limits::default(),
                 admin_rx.clone(),
             ));
         }

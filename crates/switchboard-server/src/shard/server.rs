@@ -97,19 +97,38 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
     r
 }
 
+/// What the listener allows a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Headers must arrive within this ([`rpc::RPC_HEADER_TIMEOUT`]).
+    pub header_timeout: std::time::Duration,
+    /// Connections served at once ([`rpc::MAX_RPC_CONNECTIONS`]).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: rpc::RPC_HEADER_TIMEOUT,
+            max_connections: rpc::MAX_RPC_CONNECTIONS,
+        }
+    }
+}
+
 /// Serves peers until `shutdown` turns true.
 pub async fn run(
     listener: TcpListener,
     owners: NodeOwners,
     secret: Vec<u8>,
+    limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let secret = std::sync::Arc::new(secret);
     let mut http = auto::Builder::new(TokioExecutor::new());
     http.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(rpc::RPC_HEADER_TIMEOUT);
-    let slots = std::sync::Arc::new(Semaphore::new(rpc::MAX_RPC_CONNECTIONS));
+        .header_read_timeout(limits.header_timeout);
+    let slots = std::sync::Arc::new(Semaphore::new(limits.max_connections));
     loop {
         // A free slot first, then the connection: at the cap, new ones wait in the
         // kernel's accept queue.
@@ -142,5 +161,93 @@ pub async fn run(
             });
             let _ = http.serve_connection(TokioIo::new(stream), svc).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    const UNSIGNED: &[u8] = b"POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n";
+
+    /// A listener with `limits` on a free loopback port; dropping the sender stops it.
+    async fn listening(limits: Limits) -> (std::net::SocketAddr, watch::Sender<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let owners = NodeOwners::alone("rpc-test");
+        tokio::spawn(run(listener, owners, b"secret".to_vec(), limits, stopped));
+        (addr, stop)
+    }
+
+    /// Reads until the peer closes or `bytes` have arrived, within 10 s.
+    async fn read_some(s: &mut TcpStream) -> Vec<u8> {
+        let mut got = vec![0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut got))
+            .await
+            .expect("the listener answered or closed within 10 s")
+            .unwrap();
+        got.truncate(n);
+        got
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_finishes_its_headers_is_closed() {
+        let limits = Limits {
+            header_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let (addr, _stop) = listening(limits).await;
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"POST /rpc HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        let answer = read_some(&mut slow).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
+    }
+
+    /// At the cap a new connection waits in the kernel's queue, unserved, until a served
+    /// one closes.
+    #[tokio::test]
+    async fn beyond_the_connection_cap_a_call_waits_for_a_free_slot() {
+        let limits = Limits {
+            max_connections: 2,
+            ..Limits::default()
+        };
+        let (addr, _stop) = listening(limits).await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(UNSIGNED).await.unwrap();
+            let answer = read_some(&mut s).await;
+            assert!(
+                answer.starts_with(b"HTTP/1.1 401"),
+                "served while under the cap"
+            );
+            held.push(s);
+        }
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        third.write_all(UNSIGNED).await.unwrap();
+        let mut buf = [0u8; 64];
+        let early = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buf)).await;
+        assert!(
+            early.is_err(),
+            "a third connection was served at a cap of two"
+        );
+        drop(held.pop());
+        let answer = read_some(&mut third).await;
+        assert!(
+            answer.starts_with(b"HTTP/1.1 401"),
+            "served once a slot was free"
+        );
     }
 }
