@@ -44,6 +44,17 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
             );
         }
     }
+    // A key with spaces around it can never be matched by a request (the header value is
+    // trimmed), and a blank one is a mistake for "no key".
+    if let Some(k) = &c.admin.key
+        && k.expose().trim() != k.expose()
+    {
+        return err(
+            "admin.key",
+            "must not begin or end with whitespace (leave it empty to switch the admin API off)"
+                .into(),
+        );
+    }
     if c.audit.capacity == 0 {
         return err("audit.capacity", "must be greater than 0".into());
     }

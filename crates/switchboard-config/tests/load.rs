@@ -370,3 +370,16 @@ fn a_cluster_size_smaller_than_its_seeds_show_is_refused() {
         assert_eq!(e.key, "cluster.size", "size {size}, seeds [{seeds}]: {e}");
     }
 }
+
+/// An admin key with spaces around it can never be presented (header values are
+/// trimmed): refused at load rather than leaving the admin API locked.
+#[test]
+fn an_admin_key_with_surrounding_whitespace_is_refused() {
+    for key in [" ", " sk-admin", "sk-admin\t"] {
+        let text = format!("{BASE}\n[admin]\nkey = \"{key}\"\n");
+        let e = load(&text, &[]).unwrap_err();
+        assert_eq!(e.key, "admin.key", "{key:?}: {e}");
+    }
+    let text = format!("{BASE}\n[admin]\nkey = \"sk-admin-0123\"\n");
+    assert!(load(&text, &[]).is_ok());
+}

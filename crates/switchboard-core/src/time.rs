@@ -38,7 +38,19 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let year: i64 = d.next()?.parse().ok()?;
     let month: u32 = d.next()?.parse().ok()?;
     let day: u32 = d.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // A day the month does not have is refused, not carried into the next month; years
+    // are four digits, so nothing overflows.
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=days_in_month).contains(&day)
+    {
         return None;
     }
     let mut secs = 0i64;
@@ -93,6 +105,26 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2024-13-01"), None);
         assert_eq!(parse_rfc3339("soon"), None);
+    }
+
+    /// A day the month lacks was carried into the next (2027-02-31 read as 2027-03-03),
+    /// and a huge year overflowed into some other time.
+    #[test]
+    fn days_a_month_lacks_and_years_out_of_range_are_refused() {
+        for bad in [
+            "2027-02-31T00:00:00Z",
+            "2027-02-29",
+            "2026-04-31",
+            "1900-02-29",
+            "99999999999-01-01",
+            "1969-12-31",
+            "10000-01-01",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert!(parse_rfc3339("2028-02-29").is_some());
+        assert!(parse_rfc3339("2000-02-29").is_some());
+        assert!(parse_rfc3339("9999-12-31T23:59:59Z").is_some());
     }
 
     #[test]

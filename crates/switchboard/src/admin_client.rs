@@ -9,6 +9,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+/// How long a command waits for the admin API's whole answer (a report over a large
+/// audit log takes seconds, not minutes).
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Where the admin API is and how to authenticate.
 #[derive(Args, Debug, Clone)]
 pub struct AdminTarget {
@@ -63,19 +67,34 @@ impl AdminTarget {
             .body(Full::new(bytes))
             .context("building the request")?;
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let resp = client
-            .request(req)
+        let exchange = async {
+            let resp = client
+                .request(req)
+                .await
+                .with_context(|| format!("cannot reach {url}"))?;
+            let status = resp.status();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .context("reading the answer")?
+                .to_bytes();
+            anyhow::Ok((status, body))
+        };
+        // A listener that accepts and never answers must not hang a script.
+        let (status, body) = tokio::time::timeout(ANSWER_WITHIN, exchange)
             .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .context("reading the answer")?
-            .to_bytes();
-        let value: Value = serde_json::from_slice(&body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+            .map_err(|_| {
+                anyhow::anyhow!("no answer from {url} within {}s", ANSWER_WITHIN.as_secs())
+            })??;
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        if status.is_success() && parsed.is_none() {
+            bail!(
+                "{url} answered {status} with something that is not JSON: is {} a Switchboard admin listener?",
+                self.admin_url
+            );
+        }
+        let value = parsed.unwrap_or_else(|| Value::String(String::from_utf8_lossy(&body).into()));
         if !status.is_success() {
             let message = value["error"]["message"]
                 .as_str()

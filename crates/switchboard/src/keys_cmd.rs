@@ -56,14 +56,15 @@ pub enum KeysCmd {
 pub enum TenantsCmd {
     /// List tenants and teams with their quotas.
     List,
-    /// Set a tenant's quotas and audit capture policy.
+    /// Change a tenant's quotas (all of them, when any `--quota` is given) or audit
+    /// capture policy; what is not given stays as it is (guardrails and metadata too).
     Set {
         name: String,
         #[arg(long = "quota")]
         quotas: Vec<String>,
         /// `none`, `prompts` or `all`.
-        #[arg(long, default_value = "none")]
-        capture: String,
+        #[arg(long)]
+        capture: Option<String>,
     },
     /// Set a team's quotas.
     SetTeam {
@@ -241,11 +242,20 @@ pub fn run_tenants(cmd: TenantsCmd, target: &AdminTarget) -> anyhow::Result<()> 
             quotas: q,
             capture,
         } => {
-            let body = json!({"quotas": quotas(&q)?, "capture": capture});
+            let mut body = serde_json::Map::new();
+            if !q.is_empty() {
+                body.insert("quotas".into(), quotas(&q)?.into());
+            }
+            if let Some(capture) = capture {
+                body.insert("capture".into(), capture.into());
+            }
+            if body.is_empty() {
+                anyhow::bail!("nothing to set: give --quota or --capture");
+            }
             target.call(
-                Method::PUT,
+                Method::PATCH,
                 &format!("/admin/tenants/{}", encode(&name)),
-                Some(body),
+                Some(body.into()),
             )?
         }
         TenantsCmd::SetTeam {

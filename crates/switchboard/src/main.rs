@@ -151,6 +151,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.admin.key.is_none() {
+        tracing::info!(
+            "no admin key: the admin API refuses every call (health probes stay open); set SWITCHBOARD_ADMIN_KEY to manage keys and read reports"
+        );
+    }
     let server = RunningServer::start(config).await?;
     // Scripts wait for this line on stdout before sending traffic.
     println!(

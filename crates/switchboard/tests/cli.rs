@@ -207,3 +207,33 @@ async fn keys_update_tenants_set_and_audit_query_drive_a_running_node() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// Something at the admin URL that answers 200 with a web page (a proxy's login page,
+/// the wrong port) is not a success: `keys revoke` used to print "revoked" and exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_is_not_json_is_an_error_not_a_success() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let page = "<html>sign in</html>";
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+        }
+    });
+    let out = tokio::task::spawn_blocking(move || {
+        common::cli(&addr, ADMIN_KEY, &["keys", "revoke", "some-key"])
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("not JSON"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("revoked"));
+}

@@ -1,7 +1,10 @@
 //! The admin API: keys, tenants and teams, spend and audit reports; changes persist.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::{Value, json};
+use switchboard_ledger::ManualClock;
 use switchboard_tests::client;
 use switchboard_tests::{Harness, KEY_A};
 
@@ -102,7 +105,7 @@ async fn a_created_key_works_at_once_lists_without_its_secret_and_is_refused_onc
         )
         .await
         .status,
-        400,
+        409,
         "names are unique"
     );
 
@@ -129,27 +132,39 @@ async fn a_created_key_works_at_once_lists_without_its_secret_and_is_refused_onc
 
 #[tokio::test]
 async fn an_expired_key_is_refused() {
-    let h = Harness::start().await;
+    // 2026-01-01T00:00:00Z, moved by hand.
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    let h = Harness::builder()
+        .with_clock(Arc::clone(&clock))
+        .start()
+        .await;
     let created = h
         .admin(
             "POST",
             "/admin/keys",
-            Some(json!({"tenant": "acme", "expires_at": "2020-01-01T00:00:00Z"})),
+            Some(json!({"tenant": "acme", "expires_at": "2026-01-01T01:00:00Z"})),
         )
         .await;
+    assert_eq!(created.status, 201, "{}", created.text());
     let secret = created.json()["key"].as_str().unwrap().to_owned();
+    let r = h.post("/v1/chat/completions", &secret, ask("gpt")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    clock.advance(2 * 3_600_000);
     let r = h.post("/v1/chat/completions", &secret, ask("gpt")).await;
     assert_eq!(r.status, 401);
     assert!(r.text().contains("expired"), "{}", r.text());
-    let bad = h
-        .admin(
-            "POST",
-            "/admin/keys",
-            Some(json!({"tenant": "acme", "expires_at": "whenever"})),
-        )
-        .await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.text().contains("expires_at"));
+    // Not a time, a day February lacks, a time already past: refused, naming the field.
+    for when in ["whenever", "2027-02-31T00:00:00Z", "2025-06-01T00:00:00Z"] {
+        let bad = h
+            .admin(
+                "POST",
+                "/admin/keys",
+                Some(json!({"tenant": "acme", "expires_at": when})),
+            )
+            .await;
+        assert_eq!(bad.status, 400, "{when}");
+        assert!(bad.text().contains("expires_at"), "{when}: {}", bad.text());
+    }
 }
 
 #[tokio::test]

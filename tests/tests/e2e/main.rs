@@ -2,6 +2,7 @@
 //! and a real mock provider over loopback sockets, one module per capability.
 
 mod admin;
+mod admin_changes;
 mod admin_reports;
 mod budgets;
 mod cache;

@@ -38,6 +38,10 @@ pub fn not_found(message: impl Into<String>) -> AdminResponse {
     error(StatusCode::NOT_FOUND, "not_found", message)
 }
 
+pub fn conflict(message: impl Into<String>) -> AdminResponse {
+    error(StatusCode::CONFLICT, "conflict", message)
+}
+
 pub fn internal(message: impl Into<String>) -> AdminResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", message)
 }
@@ -47,7 +51,17 @@ pub async fn read_json<T: DeserializeOwned>(body: Incoming) -> Result<T, AdminRe
     let bytes = Limited::new(body, MAX_ADMIN_BODY)
         .collect()
         .await
-        .map_err(|e| bad_request(format!("could not read the body: {e}")))?
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request_error",
+                    format!("the body is over {MAX_ADMIN_BODY} bytes"),
+                )
+            } else {
+                bad_request(format!("could not read the body: {e}"))
+            }
+        })?
         .to_bytes();
     switchboard_proto::error::parse_request(&bytes).map_err(|e| bad_request(e.to_string()))
 }
@@ -58,6 +72,15 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k == name).then(|| percent_decode(v))
     })
+}
+
+/// A path segment, percent-decoded (`+` stays a plus: that is a query's convention).
+pub fn percent_decode_path(s: &str) -> String {
+    if s.contains('%') {
+        percent_decode(&s.replace('+', "%2B"))
+    } else {
+        s.to_owned()
+    }
 }
 
 fn percent_decode(s: &str) -> String {

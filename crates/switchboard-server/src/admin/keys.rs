@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_config::keys::hash_key;
 use switchboard_core::time::{format_rfc3339, parse_rfc3339};
 
-use super::http::{AdminResponse, bad_request, internal, json, not_found};
+use super::http::{AdminResponse, bad_request, conflict, internal, json, not_found};
 use super::quota_json::{QuotaJson, specs};
 use crate::gateway::Gateway;
 use crate::identity::{Identity, Origin, state};
@@ -97,6 +97,15 @@ impl KeyView {
     }
 }
 
+/// Key names: what an admin URL carries without escaping.
+fn valid_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c))
+}
+
 fn random_hex(bytes: usize) -> Result<String, String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| format!("no randomness available: {e}"))?;
@@ -118,14 +127,35 @@ fn check_models(
     Ok((!models.iter().any(|m| m == "*")).then(|| models.iter().cloned().collect()))
 }
 
-fn expiry(s: &Option<String>) -> Result<Option<u64>, String> {
+/// A key's expiry: a real time (no 31st of February). With `after`, it must be later: a
+/// new key that expired before it was made is a mistake, while an existing key given a
+/// past expiry is expired at once (and can be given a later one again).
+fn expiry(s: &Option<String>, after: Option<u64>) -> Result<Option<u64>, String> {
     s.as_deref()
-        .map(|t| {
-            parse_rfc3339(t).ok_or_else(|| {
-                format!("expires_at: `{t}` is not a time like \"2027-01-01T00:00:00Z\"")
-            })
+        .map(|t| match parse_rfc3339(t) {
+            None => Err(format!(
+                "expires_at: `{t}` is not a time like \"2027-01-01T00:00:00Z\""
+            )),
+            Some(at) if after.is_some_and(|now| at <= now) => Err(format!(
+                "expires_at: `{t}` is in the past: a new key would be expired already"
+            )),
+            Some(at) => Ok(at),
         })
         .transpose()
+}
+
+/// Largest metadata a key or tenant carries (every entry's name and value together):
+/// it is copied into every audit record's tags' lookups and gossiped with the key.
+pub(super) const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+pub(super) fn check_metadata(m: &BTreeMap<String, String>) -> Result<(), String> {
+    let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_METADATA_BYTES {
+        return Err(format!(
+            "metadata: {size} bytes of names and values, at most {MAX_METADATA_BYTES}"
+        ));
+    }
+    Ok(())
 }
 
 pub fn list(gw: &Gateway) -> AdminResponse {
@@ -141,8 +171,34 @@ pub fn get(gw: &Gateway, id: &str) -> AdminResponse {
 }
 
 pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
-    if new.tenant.trim().is_empty() {
-        return bad_request("tenant: must not be empty");
+    // The same names `/admin/tenants` takes, so the tenant can be given quotas (a key of
+    // tenant "acme " escaped tenant "acme"'s).
+    if !super::tenants::valid_name(&new.tenant) {
+        return bad_request(format!(
+            "tenant: \"{}\" is not a tenant name ({})",
+            new.tenant,
+            super::tenants::NAME_RULE
+        ));
+    }
+    if let Some(team) = &new.team
+        && !super::tenants::valid_name(team)
+    {
+        return bad_request(format!(
+            "team: \"{team}\" is not a team name ({})",
+            super::tenants::NAME_RULE
+        ));
+    }
+    // A name is the key's id in every admin URL: one that needs escaping there is
+    // refused rather than made unreachable.
+    if let Some(name) = &new.name
+        && !valid_key_name(name)
+    {
+        return bad_request(format!(
+            "name: \"{name}\" is not a key name (1-128 letters, digits, '-', '_', '.', ':' or '@')"
+        ));
+    }
+    if let Err(e) = check_metadata(&new.metadata) {
+        return bad_request(e);
     }
     if let Some(Err(e)) = new
         .guardrails
@@ -154,7 +210,7 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
     let parsed = (|| -> Result<_, String> {
         Ok((
             check_models(gw, &new.models)?,
-            expiry(&new.expires_at)?,
+            expiry(&new.expires_at, Some(gw.now_ms()))?,
             specs(&new.quotas)?,
         ))
     })();
@@ -167,9 +223,6 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
         (Err(e), _) | (_, Err(e)) => return internal(e),
     };
     let id = new.name.clone().unwrap_or_else(|| format!("key_{suffix}"));
-    if gw.keys.get(&id).is_some() {
-        return bad_request(format!("name: a key named \"{id}\" already exists"));
-    }
     let identity = Identity {
         id: id.clone(),
         digest: hash_key(&secret),
@@ -185,7 +238,11 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
         guardrails: new.guardrails,
         guard: None,
     };
+    // Checked under the lock: of two creations of one name, one is refused.
     let mut st = gw.admin_state.lock().await;
+    if gw.keys.get(&id).is_some() {
+        return conflict(format!("name: a key named \"{id}\" already exists"));
+    }
     st.keys.insert(id.clone(), identity.clone());
     st.version += 1;
     if let Err(e) = st.save(&state::state_path(&gw.config.server.data_dir)) {
@@ -200,21 +257,33 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
     json(StatusCode::CREATED, &view)
 }
 
+/// Why a change was not made.
+enum Refusal {
+    /// 400: the change itself is wrong.
+    Bad(String),
+    /// 409: the key's state forbids it.
+    Conflict(String),
+}
+
 /// Applies `change` to key `id` and persists it; config keys are changed through the
-/// admin state's overrides.
+/// admin state's overrides. The key is read under the admin state's lock, so of two
+/// changes neither writes back what it read before the other (a revocation raced by an
+/// update used to be undone).
 async fn change(
     gw: &Gateway,
     id: &str,
-    change: impl FnOnce(&mut Identity) -> Result<(), String>,
+    change: impl FnOnce(&mut Identity) -> Result<(), Refusal>,
 ) -> AdminResponse {
+    let mut st = gw.admin_state.lock().await;
     let Some(current) = gw.keys.get(id) else {
         return not_found(format!("no key with id \"{id}\""));
     };
     let mut updated = (*current).clone();
-    if let Err(e) = change(&mut updated) {
-        return bad_request(e);
+    match change(&mut updated) {
+        Ok(()) => {}
+        Err(Refusal::Bad(why)) => return bad_request(why),
+        Err(Refusal::Conflict(why)) => return conflict(why),
     }
-    let mut st = gw.admin_state.lock().await;
     let before = st.clone();
     match updated.origin {
         Origin::Admin => st.keys.insert(id.to_owned(), updated.clone()),
@@ -229,11 +298,11 @@ async fn change(
     }
     gw.keys.put(updated.clone());
     crate::membership::publish_key(gw, &updated);
-    drop(st);
     super::tenants::apply_limits(gw, &updated.quotas, || {
         switchboard_ledger::Scope::Key(updated.id.as_str().into())
     })
     .await;
+    drop(st);
     json(StatusCode::OK, &KeyView::of(&updated))
 }
 
@@ -247,6 +316,17 @@ pub async fn revoke(gw: &Gateway, id: &str) -> AdminResponse {
 }
 
 pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
+    if let Some(Err(e)) = patch.metadata.as_ref().map(check_metadata) {
+        return bad_request(e);
+    }
+    if let Some(Some(team)) = &patch.team
+        && !super::tenants::valid_name(team)
+    {
+        return bad_request(format!(
+            "team: \"{team}\" is not a team name ({})",
+            super::tenants::NAME_RULE
+        ));
+    }
     let models = match patch
         .models
         .as_ref()
@@ -257,6 +337,13 @@ pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
         Err(e) => return bad_request(e),
     };
     change(gw, id, move |k| {
+        if let Some(at) = k.revoked_at_ms {
+            return Err(Refusal::Conflict(format!(
+                "key \"{}\" was revoked at {}: a revoked key cannot be changed",
+                k.id,
+                format_rfc3339(at)
+            )));
+        }
         if let Some(team) = patch.team {
             k.team = team;
         }
@@ -264,13 +351,13 @@ pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
             k.models = m;
         }
         if let Some(e) = patch.expires_at {
-            k.expires_at_ms = expiry(&e)?;
+            k.expires_at_ms = expiry(&e, None).map_err(Refusal::Bad)?;
         }
         if let Some(m) = patch.metadata {
             k.metadata = m;
         }
         if let Some(q) = patch.quotas {
-            k.quotas = specs(&q)?;
+            k.quotas = specs(&q).map_err(Refusal::Bad)?;
         }
         Ok(())
     })

@@ -74,7 +74,12 @@ fn authorized(gw: &Gateway, req: &Request<Incoming>) -> bool {
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110), as on the client API.
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
+        })
         .unwrap_or("");
     bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes()))
 }
@@ -140,7 +145,40 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
     };
     let query = req.uri().query().map(str::to_owned);
     let path = req.uri().path().trim_end_matches('/').to_owned();
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    // Ids and names as the client meant them: the CLI percent-encodes each segment.
+    let decoded: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(http::percent_decode_path)
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    if let Some(allow) = allowed(segments.as_slice())
+        && !allow.split(", ").any(|m| m == method.as_str())
+    {
+        let mut r = http::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            format!("{method} is not allowed on {path}: {allow}"),
+        );
+        if let Ok(v) = HeaderValue::from_str(allow) {
+            r.headers_mut().insert(::http::header::ALLOW, v);
+        }
+        return r;
+    }
+    if let Some(coding) = req
+        .headers()
+        .get(::http::header::CONTENT_ENCODING)
+        .filter(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return http::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            format!(
+                "Content-Encoding {} is not accepted: send the body uncompressed",
+                String::from_utf8_lossy(coding.as_bytes())
+            ),
+        );
+    }
     let body = req.into_body();
     match (&method, segments.as_slice()) {
         (&Method::GET, ["admin", "keys"]) => keys::list(gw),
@@ -185,12 +223,32 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Ok(input) => tenants::put(gw, name, input).await,
             Err(r) => r,
         },
+        (&Method::PATCH, ["admin", "tenants", name]) => match http::read_json(body).await {
+            Ok(input) => tenants::patch(gw, name, input).await,
+            Err(r) => r,
+        },
         (&Method::PUT, ["admin", "teams", tenant, team]) => match http::read_json(body).await {
             Ok(input) => tenants::put_team(gw, tenant, team, input).await,
             Err(r) => r,
         },
         _ => http::not_found(format!("no admin endpoint {method} {path}")),
     }
+}
+
+/// The methods a known admin path takes (`None`: no such path). HEAD goes with GET.
+fn allowed(segments: &[&str]) -> Option<&'static str> {
+    Some(match segments {
+        ["admin", "keys"] => "GET, HEAD, POST",
+        ["admin", "keys", _] => "GET, HEAD, PATCH, DELETE",
+        ["admin", "tenants", _] => "GET, HEAD, PUT, PATCH",
+        ["admin", "teams", _, _] => "PUT",
+        [
+            "admin",
+            "breakers" | "cluster" | "shadow" | "spend" | "audit" | "tenants",
+        ]
+        | ["metrics"] => "GET, HEAD",
+        _ => return None,
+    })
 }
 
 /// Serves the admin listener until `shutdown` turns true.

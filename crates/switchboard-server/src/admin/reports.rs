@@ -57,6 +57,21 @@ fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// Refuses a parameter the report does not know: a misspelt `tenant=` must not return
+/// every tenant's spend.
+fn known_params(query: Option<&str>, known: &[&str]) -> Result<(), String> {
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if !known.contains(&name) {
+            return Err(format!(
+                "`{name}` is not a parameter of this report (it takes {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn filter(query: Option<&str>) -> Result<Filter, String> {
     let status = match query_param(query, "status") {
         None => None,
@@ -65,9 +80,15 @@ fn filter(query: Option<&str>) -> Result<Filter, String> {
                 .map_err(|_| format!("status: `{s}` is not an HTTP status"))?,
         ),
     };
+    let (from_ms, to_ms) = (time_param(query, "from")?, time_param(query, "to")?);
+    if let (Some(from), Some(to)) = (from_ms, to_ms)
+        && from > to
+    {
+        return Err("from: must not be after to".into());
+    }
     Ok(Filter {
-        from_ms: time_param(query, "from")?,
-        to_ms: time_param(query, "to")?,
+        from_ms,
+        to_ms,
         tenant: query_param(query, "tenant"),
         status,
     })
@@ -100,6 +121,9 @@ fn groups_of(record: &AuditRecord, by: &str) -> Vec<String> {
 }
 
 pub async fn spend(gw: &Gateway, query: Option<&str>) -> AdminResponse {
+    if let Err(e) = known_params(query, &["group_by", "from", "to", "tenant", "status"]) {
+        return bad_request(e);
+    }
     let filter = match filter(query) {
         Ok(f) => f,
         Err(e) => return bad_request(e),
@@ -179,14 +203,18 @@ impl Ord for ByCost {
 }
 
 pub async fn audit(gw: &Gateway, query: Option<&str>) -> AdminResponse {
+    let known = ["from", "to", "tenant", "status", "order", "limit"];
+    if let Err(e) = known_params(query, &known) {
+        return bad_request(e);
+    }
     let filter = match filter(query) {
         Ok(f) => f,
         Err(e) => return bad_request(e),
     };
     let limit = match query_param(query, "limit").map(|l| l.parse::<usize>()) {
         None => 100,
-        Some(Ok(l)) => l.clamp(1, MAX_RECORDS),
-        Some(Err(_)) => return bad_request("limit: a whole number"),
+        Some(Ok(l)) if (1..=MAX_RECORDS).contains(&l) => l,
+        Some(_) => return bad_request(format!("limit: a whole number from 1 to {MAX_RECORDS}")),
     };
     let by_cost = match query_param(query, "order").as_deref() {
         None | Some("time") => false,

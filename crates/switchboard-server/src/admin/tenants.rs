@@ -27,6 +27,27 @@ pub struct TenantInput {
     pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
+/// A partial change: absent fields stay; `"guardrails": null` removes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    #[serde(default)]
+    pub quotas: Option<Vec<QuotaJson>>,
+    #[serde(default)]
+    pub capture: Option<Capture>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub guardrails: Option<Option<switchboard_guard::GuardConfig>>,
+}
+
+/// A field that is present, `null` included, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamInput {
@@ -39,6 +60,7 @@ pub struct TenantView {
     pub quotas: Vec<QuotaJson>,
     pub capture: Capture,
     pub metadata: BTreeMap<String, String>,
+    pub guardrails: Option<switchboard_guard::GuardConfig>,
 }
 
 impl TenantView {
@@ -47,6 +69,7 @@ impl TenantView {
             quotas: t.quotas.iter().map(QuotaJson::from_spec).collect(),
             capture: t.capture,
             metadata: t.metadata.clone(),
+            guardrails: t.guardrails.clone(),
         }
     }
 }
@@ -96,7 +119,10 @@ pub async fn apply_limits(gw: &Gateway, quotas: &[QuotaSpec], scope: impl Fn() -
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// What [`valid_name`] allows, for error messages.
+pub(super) const NAME_RULE: &str = "1-128 letters, digits, '-', '_' or '.'";
+
+pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name
@@ -104,29 +130,59 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Replaces tenant `name`'s whole policy: what `input` leaves out is reset.
 pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse {
+    let patch = TenantPatch {
+        quotas: Some(input.quotas),
+        capture: Some(input.capture),
+        metadata: Some(input.metadata),
+        guardrails: Some(input.guardrails),
+    };
+    change(gw, name, patch, true).await
+}
+
+/// Changes what `patch` names in tenant `name`'s policy (a new tenant starts from none).
+pub async fn patch(gw: &Gateway, name: &str, patch: TenantPatch) -> AdminResponse {
+    change(gw, name, patch, false).await
+}
+
+async fn change(gw: &Gateway, name: &str, patch: TenantPatch, replace: bool) -> AdminResponse {
     if !valid_name(name) {
-        return bad_request("a tenant name is 1-128 letters, digits, '-', '_' or '.'");
+        return bad_request(format!("a tenant name is {NAME_RULE}"));
     }
-    let quotas = match specs(&input.quotas) {
+    let quotas = match patch.quotas.as_deref().map(specs).transpose() {
         Ok(q) => q,
         Err(e) => return bad_request(e),
     };
-    if let Some(Err(e)) = input
+    if let Some(Some(Err(e))) = patch
         .guardrails
         .as_ref()
-        .map(switchboard_guard::Guard::compile)
+        .map(|g| g.as_ref().map(switchboard_guard::Guard::compile))
     {
         return bad_request(format!("guardrails: {e}"));
     }
-    let policy = TenantPolicy {
-        quotas,
-        capture: input.capture,
-        metadata: input.metadata,
-        guardrails: input.guardrails,
-        guard: None,
-    };
+    if let Some(Err(e)) = patch.metadata.as_ref().map(super::keys::check_metadata) {
+        return bad_request(e);
+    }
+    // Read and written under the lock: two changes never both start from one policy.
     let mut st = gw.admin_state.lock().await;
+    let mut policy = match gw.directory.tenant(name) {
+        Some(current) if !replace => current,
+        _ => TenantPolicy::default(),
+    };
+    if let Some(q) = quotas {
+        policy.quotas = q;
+    }
+    if let Some(c) = patch.capture {
+        policy.capture = c;
+    }
+    if let Some(m) = patch.metadata {
+        policy.metadata = m;
+    }
+    if let Some(g) = patch.guardrails {
+        policy.guardrails = g;
+    }
+    policy.guard = None;
     let before = st.clone();
     st.tenants.insert(name.to_owned(), policy.clone());
     st.version += 1;
@@ -137,6 +193,7 @@ pub async fn put(gw: &Gateway, name: &str, input: TenantInput) -> AdminResponse 
     gw.directory.put_tenant(name, policy.clone());
     crate::membership::publish_tenant(gw, name, &policy);
     apply_limits(gw, &policy.quotas, || Scope::Tenant(name.into())).await;
+    drop(st);
     json(StatusCode::OK, &TenantView::of(&policy))
 }
 
