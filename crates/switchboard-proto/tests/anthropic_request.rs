@@ -293,3 +293,31 @@ fn a_written_answer_reads_back_as_the_same_choice() {
     back.created = 0;
     assert_eq!(back, resp);
 }
+
+/// Structured outputs (`messages.parse(output_format=...)` in the SDK) become the
+/// canonical JSON schema, under either field name, so another family is asked for the
+/// same shape; a format other than a schema is refused, not dropped.
+#[test]
+fn structured_outputs_become_the_canonical_json_schema() {
+    use switchboard_proto::chat::ResponseFormat;
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    for field in [
+        json!({"output_config": {"format": {"type": "json_schema", "schema": schema}}}),
+        json!({"output_format": {"type": "json_schema", "schema": schema}}),
+    ] {
+        let mut body = json!({"model": "m", "max_tokens": 5, "messages": [user("hi")]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(field.as_object().unwrap().clone());
+        let req = parse(body).unwrap();
+        match req.response_format {
+            Some(ResponseFormat::JsonSchema { schema: s, .. }) => assert_eq!(s, schema),
+            other => panic!("{other:?}"),
+        }
+    }
+    let odd = json!({"model": "m", "max_tokens": 5, "messages": [user("hi")],
+        "output_config": {"format": {"type": "yaml"}}});
+    let err = parse(odd).unwrap_err();
+    assert_eq!(err.param(), Some("output_config.format.type"), "{err:?}");
+}

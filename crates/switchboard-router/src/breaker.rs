@@ -177,8 +177,13 @@ impl Breaker {
                 self.probe_since_ms = now_ms;
                 Admit::Probe
             }
+            // The probe decides within about a call's time, not its 30 s lease: a caller
+            // told to come back at the lease's end (both SDKs honour Retry-After) waited
+            // 30 s for a provider that was fine again 0.3 s later.
             BreakerState::HalfOpen { .. } => Admit::No {
-                until_ms: self.probe_lease_end(),
+                until_ms: self
+                    .probe_lease_end()
+                    .min(now_ms.saturating_add(PROBE_PENDING_RETRY_MS)),
             },
         }
     }
@@ -338,10 +343,13 @@ impl Breaker {
         }
     }
 
-    fn probe_lease_end(&self) -> u64 {
+    pub(crate) fn probe_lease_end(&self) -> u64 {
         add_ms(self.probe_since_ms, self.cfg.probe_timeout)
     }
 }
+
+/// While a half-open breaker's probe is out, how soon others are told to try again.
+const PROBE_PENDING_RETRY_MS: u64 = 1_000;
 
 /// `now_ms + d`, saturating, at millisecond resolution rounded up (a 1.5 ms wait must
 /// not end after 1 ms).
@@ -353,6 +361,30 @@ pub(crate) fn add_ms(now_ms: u64, d: Duration) -> u64 {
 #[cfg(test)]
 mod adopt_tests {
     use super::*;
+
+    /// Callers refused while the probe is out come back in a second, not at the end of
+    /// the probe's 30 s lease.
+    #[test]
+    fn while_the_probe_is_out_others_are_told_to_come_back_soon() {
+        let mut b = Breaker::new(BreakerConfig::default());
+        b.adopt(
+            BreakerState::Open {
+                until_ms: 5_000,
+                trips: 1,
+            },
+            1_000,
+        );
+        assert_eq!(b.allow(5_000), Admit::Probe);
+        assert_eq!(b.allow(5_100), Admit::No { until_ms: 6_100 });
+        assert!(b.probe_lease_end() >= 35_000);
+        // Near the lease's end, its end.
+        assert_eq!(
+            b.allow(34_900),
+            Admit::No {
+                until_ms: b.probe_lease_end().min(35_900)
+            }
+        );
+    }
 
     #[test]
     fn an_opening_elsewhere_opens_this_breaker_until_the_same_time() {

@@ -81,7 +81,9 @@ pub enum GatewayError {
     AuditUnavailable,
 }
 
-/// "rate limit exceeded: quota tenant:acme/requests/minute allows 60, 0 left".
+/// "rate limit exceeded: quota tenant:acme/requests/minute allows 60, none left", or with
+/// some left, that it is less than the call may use (a refusal with "$0.01 left" read as
+/// a contradiction without it).
 fn refusal_message(r: &Refusal) -> String {
     let (limit, left) = match r.quota.metric {
         Metric::Money => (
@@ -97,10 +99,17 @@ fn refusal_message(r: &Refusal) -> String {
             } else {
                 "rate limit"
             };
-            format!(
-                "{what} exceeded: quota {} allows {limit}, {left} left",
-                r.quota
-            )
+            if r.remaining <= 0 {
+                format!(
+                    "{what} exceeded: quota {} allows {limit}, none left",
+                    r.quota
+                )
+            } else {
+                format!(
+                    "{what} exceeded: quota {} has {left} of {limit} left, less than this call may use",
+                    r.quota
+                )
+            }
         }
         RefusalCause::OwnerUnavailable => format!(
             "quota {} cannot be checked right now; retry shortly",

@@ -41,7 +41,11 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
         "/embeddings" => (Method::POST, Endpoint::Embeddings),
         "/models" => (Method::GET, Endpoint::Models),
         _ => match p.strip_prefix("/models/") {
-            Some(id) if !id.is_empty() => (Method::GET, Endpoint::Model(id.to_owned())),
+            // Both SDKs percent-encode the id (`acme%2Fchat-v1` for an alias with a slash).
+            Some(id) if !id.is_empty() => (
+                Method::GET,
+                Endpoint::Model(crate::admin::http::percent_decode_path(id)),
+            ),
             _ => {
                 return Err(GatewayError::NoRoute {
                     method: method.to_string(),
@@ -295,6 +299,11 @@ mod tests {
         assert_eq!(
             endpoint(&Method::GET, "/v1/models/demo").unwrap(),
             Endpoint::Model("demo".into())
+        );
+        assert_eq!(
+            endpoint(&Method::GET, "/v1/models/acme%2Fchat-v1").unwrap(),
+            Endpoint::Model("acme/chat-v1".into()),
+            "the SDKs percent-encode a slash in a model id"
         );
         assert!(endpoint(&Method::GET, "/v1/chat/completions").is_err());
         assert!(endpoint(&Method::POST, "/v2/whatever").is_err());

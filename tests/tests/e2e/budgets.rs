@@ -266,6 +266,19 @@ async fn a_rate_limit_refuses_with_openai_headers_and_resets_with_its_window() {
     assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("0"));
     assert_eq!(r.header("retry-after"), Some("50"), "until the minute ends");
     assert_eq!(r.header("x-ratelimit-reset-requests"), Some("50s"));
+    assert_eq!(
+        r.header("x-should-retry"),
+        None,
+        "a minute's limit: waiting helps"
+    );
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("allows 3, none left"),
+        "{}",
+        r.text()
+    );
     let anthropic = h.post_anthropic("sk-rpm-0001", json!({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})).await;
     assert_eq!(anthropic.status, 429);
     assert_eq!(
@@ -378,6 +391,18 @@ async fn spend_survives_a_restart_because_it_is_rebuilt_from_the_audit_log() {
         .status,
         429
     );
+    let refused = h
+        .post(
+            "/v1/chat/completions",
+            "sk-durable-0001",
+            ask("metered", 10),
+        )
+        .await;
+    // A day's budget spent: the SDKs are told not to retry (they honour the header),
+    // and the message says why a quota with money left refuses.
+    assert_eq!(refused.header("x-should-retry"), Some("false"));
+    assert_eq!(refused.header("request-id"), refused.header("x-request-id"));
+    assert!(refused.header("request-id").is_some());
     let h = h.restart().await;
     assert_eq!(
         h.gw()

@@ -16,7 +16,9 @@ pub use write::{DEFAULT_MAX_TOKENS, write};
 use bytes::Bytes;
 
 use super::wire::{self, Block, Content, ImageSource, ToolChoiceKind};
-use crate::chat::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice};
+use crate::chat::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+};
 use crate::error::{ProtoError, parse_request};
 use crate::raw::RawObject;
 
@@ -47,6 +49,28 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ProtoError> {
         .enumerate()
         .map(|(i, t)| tool(i, t))
         .collect::<Result<_, _>>()?;
+    // Structured outputs become the canonical JSON schema, so another family is asked
+    // for the same shape (it used to be dropped, and the SDK's `parse` failed).
+    let format = req
+        .output_config
+        .and_then(|c| c.format)
+        .or(req.output_format);
+    let response_format = match format {
+        None => None,
+        Some(f) if f.kind == "json_schema" => Some(ResponseFormat::JsonSchema {
+            name: "output".to_owned(),
+            schema: f
+                .schema
+                .ok_or_else(|| ProtoError::field("output_config.format.schema", "is required"))?,
+            strict: Some(true),
+        }),
+        Some(f) => {
+            return Err(ProtoError::field(
+                "output_config.format.type",
+                format!("`{}` is not supported (json_schema is)", f.kind),
+            ));
+        }
+    };
     let (tool_choice, parallel_tool_calls) = match req.tool_choice {
         Some(choice) => {
             let parallel = (choice.disable_parallel_tool_use == Some(true)).then_some(false);
@@ -67,6 +91,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ProtoError> {
         stop: req.stop_sequences,
         user: req.metadata.and_then(|m| m.user_id),
         stream: req.stream,
+        response_format,
         ..ChatRequest::default()
     })
 }

@@ -19,7 +19,7 @@
 //!   `GET /admin/audit?tenant=..&from=..&to=..&status=..&order=time|cost&limit=..`.
 
 pub mod cluster_report;
-mod http;
+pub(crate) mod http;
 pub mod keys;
 pub mod quota_json;
 pub mod reports;

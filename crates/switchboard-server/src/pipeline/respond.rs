@@ -17,6 +17,8 @@ use crate::body::ResponseBody;
 use crate::error::GatewayError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The same id under the name Anthropic's API and SDK use (`_request_id`).
+pub const ANTHROPIC_REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 /// The provider that served the call.
 pub const PROVIDER: HeaderName = HeaderName::from_static("x-switchboard-provider");
 /// The upstream model that served the call.
@@ -51,6 +53,7 @@ fn served(
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(REQUEST_ID, header(id.as_str()));
+    h.insert(ANTHROPIC_REQUEST_ID, header(id.as_str()));
     resp
 }
 
@@ -71,6 +74,8 @@ pub fn plain_json(id: &RequestId, body: Bytes) -> Response<ResponseBody> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(REQUEST_ID, header(id.as_str()));
+    resp.headers_mut()
+        .insert(ANTHROPIC_REQUEST_ID, header(id.as_str()));
     resp
 }
 
@@ -160,11 +165,19 @@ pub fn error(id: &RequestId, api: Wire, err: &GatewayError) -> Response<Response
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(REQUEST_ID, header(id.as_str()));
+    h.insert(ANTHROPIC_REQUEST_ID, header(id.as_str()));
     if let Some(after) = err.retry_after() {
         h.insert(RETRY_AFTER, header(&ceil_secs(after).to_string()));
     }
     if let GatewayError::Refused(r) = err {
         rate_limit_headers(h, r);
+        // A budget that only a new period (or never) refills: both SDKs would retry a
+        // 429 twice for nothing; this header tells them not to.
+        if r.cause == switchboard_ledger::RefusalCause::Exhausted
+            && r.retry_after_ms.is_none_or(|ms| ms > 60_000)
+        {
+            h.insert("x-should-retry", HeaderValue::from_static("false"));
+        }
     }
     if let GatewayError::MethodNotAllowed { allow, .. } = err {
         h.insert(http::header::ALLOW, HeaderValue::from_static(allow));

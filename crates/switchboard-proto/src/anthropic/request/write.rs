@@ -79,6 +79,8 @@ pub fn write(req: &ChatRequest, upstream_model: &str) -> Result<Bytes, ProtoErro
         metadata: req.user.clone().map(|user_id| wire::Metadata {
             user_id: Some(user_id),
         }),
+        output_config: None,
+        output_format: None,
     };
     Ok(super::super::to_bytes(&out))
 }
