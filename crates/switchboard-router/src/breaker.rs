@@ -349,7 +349,7 @@ impl Breaker {
 }
 
 /// While a half-open breaker's probe is out, how soon others are told to try again.
-const PROBE_PENDING_RETRY_MS: u64 = 1_000;
+pub(crate) const PROBE_PENDING_RETRY_MS: u64 = 1_000;
 
 /// `now_ms + d`, saturating, at millisecond resolution rounded up (a 1.5 ms wait must
 /// not end after 1 ms).

@@ -133,8 +133,11 @@ impl Gate {
                 {
                     let lease_end = add_ms(c.at_ms, self.probe_lease);
                     if now_ms < lease_end {
+                        // Come back in a second, not at the lease's end: the probe
+                        // decides in about a call's time (see the breaker's `allow`).
+                        let soon = now_ms.saturating_add(crate::breaker::PROBE_PENDING_RETRY_MS);
                         return Admission::Plain(Availability::Open {
-                            until_ms: lease_end,
+                            until_ms: lease_end.min(soon),
                         });
                     }
                 }
@@ -211,18 +214,37 @@ mod tests {
                 at_ms: 100
             }
         );
-        let busy = Admission::Plain(Availability::Open { until_ms: 1_100 });
-        assert_eq!(g.admit(100), busy);
-        assert_eq!(g.admit(1_099), busy);
+        // Busy until the lease ends (1,100), each caller told to come back within a
+        // second (the probe usually decides sooner than its lease).
+        let busy = |until_ms| Admission::Plain(Availability::Open { until_ms });
+        assert_eq!(g.admit(100), busy(1_100));
+        assert_eq!(g.admit(1_099), busy(1_100));
         // The actor republishing the same opening keeps the claim.
         g.publish(&b);
-        assert_eq!(g.admit(500), busy);
+        assert_eq!(g.admit(500), busy(1_100));
         assert_eq!(
             g.admit(1_100),
             Admission::Probe {
                 epoch: 1,
                 at_ms: 1_100
             }
+        );
+    }
+
+    /// After a 429, calls arriving while the probe is out were told to come back at the
+    /// end of its 30 s lease, and both SDKs waited that long for a provider already fine.
+    #[test]
+    fn while_the_probe_is_out_others_are_told_to_come_back_within_a_second() {
+        let g = Gate::new(Duration::from_secs(30));
+        g.publish(&open_breaker());
+        assert!(matches!(g.admit(100), Admission::Probe { .. }));
+        assert_eq!(
+            g.admit(200),
+            Admission::Plain(Availability::Open { until_ms: 1_200 })
+        );
+        assert_eq!(
+            g.admit(29_900),
+            Admission::Plain(Availability::Open { until_ms: 30_100 })
         );
     }
 

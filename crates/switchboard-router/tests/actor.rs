@@ -68,8 +68,8 @@ async fn the_probe_is_offered_once_the_cooldown_ends_without_waiting_for_the_act
     assert_eq!(h.admit(51_000), Availability::HalfOpenProbe);
     assert_eq!(
         h.admit(51_001),
-        Availability::Open { until_ms: 61_000 },
-        "one probe at a time"
+        Availability::Open { until_ms: 52_001 },
+        "one probe at a time; the others asked back within a second"
     );
     h.sync().await.unwrap();
     assert_eq!(
@@ -80,7 +80,7 @@ async fn the_probe_is_offered_once_the_cooldown_ends_without_waiting_for_the_act
         },
         "the actor mirrors the claim"
     );
-    assert_eq!(h.admit(55_000), Availability::Open { until_ms: 61_000 });
+    assert_eq!(h.admit(55_000), Availability::Open { until_ms: 56_000 });
     assert_eq!(
         h.admit(61_000),
         Availability::HalfOpenProbe,
