@@ -308,7 +308,9 @@ fn upstream_disposition(e: &UpstreamError) -> Disposition {
                 K::RateLimited,
                 "upstream_rate_limited",
             ),
-            400 | 404 | 409 | 413 | 422 => d(*status, K::InvalidRequest, "upstream_rejected"),
+            404 => d(*status, K::NotFound, "upstream_rejected"),
+            413 => d(*status, K::TooLarge, "upstream_rejected"),
+            400 | 409 | 422 => d(*status, K::InvalidRequest, "upstream_rejected"),
             401 | 403 => d(StatusCode::BAD_GATEWAY, K::Upstream, "upstream_auth"),
             408 | 504 => d(StatusCode::GATEWAY_TIMEOUT, K::Timeout, "upstream_timeout"),
             503 | 529 => d(
@@ -347,6 +349,17 @@ mod tests {
         );
         assert_eq!(status(401).disposition().status, StatusCode::BAD_GATEWAY);
         assert_eq!(status(400).disposition().status, StatusCode::BAD_REQUEST);
+        // The SDKs pick their exception by status, Anthropic's callers read the type too.
+        let not_found = status(404).disposition();
+        assert_eq!(
+            (not_found.status, not_found.kind),
+            (StatusCode::NOT_FOUND, ApiErrorKind::NotFound)
+        );
+        let too_large = status(413).disposition();
+        assert_eq!(
+            (too_large.status, too_large.kind),
+            (StatusCode::PAYLOAD_TOO_LARGE, ApiErrorKind::TooLarge)
+        );
         let timeout =
             GatewayError::Upstream(UpstreamError::FirstByteTimeout(Duration::from_secs(1)));
         assert_eq!(timeout.disposition().status, StatusCode::GATEWAY_TIMEOUT);
