@@ -215,3 +215,13 @@ fn a_thought_signature_rides_in_the_call_id_and_goes_back_on_the_call() {
         "get_weather"
     );
 }
+
+/// Nothing but a system prompt: refused here, saying why, rather than by the provider.
+#[test]
+fn a_request_of_only_system_messages_is_refused_naming_messages() {
+    let req = request(vec![Message::text(Role::System, "be brief")]);
+    let err = gemini::request::write(&req).unwrap_err();
+    assert_eq!(err.param(), Some("messages"), "{err:?}");
+    let err = switchboard_proto::anthropic::request::write(&req, "claude-x").unwrap_err();
+    assert_eq!(err.param(), Some("messages"), "{err:?}");
+}

@@ -160,3 +160,21 @@ fn canonical_request_writes_back_as_openai() {
     );
     assert_eq!(v["tools"][0]["function"]["description"], "d");
 }
+
+/// A data URL another family could not read as inline bytes is refused, naming the part
+/// (it reached Gemini as a link with a guessed `image/jpeg` type).
+#[test]
+fn a_data_url_that_is_not_base64_with_a_type_is_refused() {
+    for url in ["data:image/png,rawbytes", "data:;base64,AAAA"] {
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": url}}
+        ]}]});
+        let err = parse(body).unwrap_err();
+        assert_eq!(
+            err.param(),
+            Some("messages[0].content[1].image_url.url"),
+            "{url}: {err:?}"
+        );
+    }
+}

@@ -46,6 +46,13 @@ pub fn write(req: &ChatRequest) -> Result<Bytes, ProtoError> {
         };
         push_content(&mut contents, role, parts);
     }
+    if contents.is_empty() {
+        // Gemini refuses a request with no contents; say why in the gateway's words.
+        return Err(ProtoError::field(
+            "messages",
+            "no user or assistant message with content: Gemini models need at least one",
+        ));
+    }
     let out = Request {
         contents,
         system_instruction: (!system.is_empty()).then_some(Content {

@@ -182,7 +182,19 @@ fn content_parts(content: Content, msg: usize) -> Result<Vec<Part>, ProtoError> 
             .enumerate()
             .map(|(j, p)| match p {
                 ContentPart::Text { text } | ContentPart::Refusal { refusal: text } => Ok(Part::Text(text)),
-                ContentPart::ImageUrl { image_url } => Ok(Part::Image(Image::from_url(&image_url.url, image_url.detail))),
+                ContentPart::ImageUrl { image_url } => match Image::from_url(&image_url.url, image_url.detail) {
+                    // A data URL that is not `data:<type>;base64,` would reach another
+                    // family as a link it cannot fetch (or with a guessed type).
+                    Image::Url { url, .. } if url.starts_with("data:") => Err(ProtoError::field(
+                        format!("messages[{msg}].content[{j}].image_url.url"),
+                        "a data URL must be data:<media type>;base64,<data>",
+                    )),
+                    Image::Base64 { media_type, .. } if media_type.is_empty() => Err(ProtoError::field(
+                        format!("messages[{msg}].content[{j}].image_url.url"),
+                        "a data URL must name its media type (data:image/png;base64,...)",
+                    )),
+                    image => Ok(Part::Image(image)),
+                },
                 ContentPart::InputAudio { .. } | ContentPart::File { .. } => Err(ProtoError::Unsupported(format!(
                     "messages[{msg}].content[{j}]: audio and file parts can only be sent to OpenAI-family models"
                 ))),

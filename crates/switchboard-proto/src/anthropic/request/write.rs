@@ -48,6 +48,13 @@ pub fn write(req: &ChatRequest, upstream_model: &str) -> Result<Bytes, ProtoErro
         };
         push_turn(&mut turns, role, blocks);
     }
+    if turns.is_empty() {
+        // Anthropic refuses a request with no turns; say why in the gateway's words.
+        return Err(ProtoError::field(
+            "messages",
+            "no user or assistant message with content: Anthropic models need at least one",
+        ));
+    }
     if let Some(instruction) = json_instruction(req.response_format.as_ref()) {
         system.push(instruction);
     }
