@@ -14,7 +14,7 @@
 //! | `periodic_announce` | 5 s, 1 member | repairs a view that missed a join (default 30 s) |
 //! | `periodic_announce_to_down_members` | 2 s, 2 members | heals a partition within seconds of the network healing (default 65 s) |
 //! | `notify_down_members` | on | a node the others declared down learns it and rejoins with a renewed identity |
-//! | `remove_down_after` | 24 h | foca's default; with renewable identities it only bounds memory |
+//! | `remove_down_after` | 10 min | how long a down member is remembered: majorities are counted out of every member remembered (see `node/quorum.rs`), so a replaced or renamed node stops counting 10 minutes after it is gone (foca's default, 24 h, kept a cluster that once had a fourth member needing three of four for a day) |
 //!
 //! Detection: up to ~1 s until a survivor's round-robin reaches the dead node, 0.5 s
 //! for the probe to fail, 1.5 s of suspicion, then one gossip hop to the other
@@ -31,6 +31,9 @@ use std::time::Duration;
 use foca::PeriodicParams;
 
 use crate::error::ClusterError;
+
+/// How long foca remembers a member declared down (see the module docs).
+pub const REMEMBER_DOWN: Duration = Duration::from_secs(10 * 60);
 
 /// The largest encoded fact gossip carries: a fact must fit in one packet next to
 /// foca's header and a few member updates.
@@ -126,7 +129,7 @@ impl ClusterConfig {
         config.periodic_gossip = Some(periodic(Duration::from_millis(200), 3));
         config.periodic_announce = Some(periodic(Duration::from_secs(5), 1));
         config.periodic_announce_to_down_members = Some(periodic(Duration::from_secs(2), 2));
-        config.remove_down_after = Some(Duration::from_secs(24 * 60 * 60));
+        config.remove_down_after = Some(REMEMBER_DOWN);
         config
     }
 

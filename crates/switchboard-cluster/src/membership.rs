@@ -131,7 +131,7 @@ impl Cluster {
     /// How many nodes a majority is counted out of: the configured size, or more if the
     /// cluster has shown more (see [`Node::quorum`]).
     pub fn quorum(&self) -> usize {
-        self.shared.quorum.load(Ordering::Relaxed)
+        self.shared.quorum.load(Ordering::SeqCst)
     }
 
     /// Whether this node sees more than half of [`Cluster::quorum`], itself included, and
@@ -256,10 +256,8 @@ impl Runner {
         }
         if self.node.view_version() != self.seen_view {
             self.seen_view = self.node.view_version();
-            *self.shared.members.write() = self.node.members();
-            self.shared
-                .quorum
-                .store(self.node.quorum(), Ordering::Relaxed);
+            // The stand-down and the count are published before the members: a reader
+            // that sees the new members (read first) sees them too.
             let superseded = self.node.superseded_by();
             if superseded.is_some() && self.shared.superseded_by.read().is_none() {
                 tracing::error!(
@@ -268,6 +266,10 @@ impl Runner {
                 );
             }
             *self.shared.superseded_by.write() = superseded;
+            self.shared
+                .quorum
+                .store(self.node.quorum(), Ordering::SeqCst);
+            *self.shared.members.write() = self.node.members();
         }
     }
 

@@ -234,6 +234,8 @@ impl Node {
                 }
             }
             Wake::Reannounce => {
+                // foca forgets down members without an event: recount now and then.
+                self.review_quorum();
                 self.reannounce();
                 out.push(Effect::Schedule {
                     after: self.reannounce_every,

@@ -23,24 +23,17 @@ pub fn check(c: &Config) -> Result<(), ConfigError> {
         if cl.size == 0 {
             return err("cluster.size", "must be at least 1".into());
         }
-        // Seeds name other nodes (this node's own gossip address may be among them).
-        let mut others: Vec<_> = cl.seeds.iter().filter(|s| **s != cl.gossip).collect();
-        others.sort();
-        others.dedup();
-        if cl.size == 1 && !others.is_empty() {
+        // `size = 1` with seeds to join is a contradiction (a node configured for one
+        // counts itself a majority before it has met anyone). A seed that may be this
+        // node itself does not count: its own address, or its port when it listens on
+        // every address. More seeds than `size` are allowed: a seed list may be a pool.
+        let maybe_me = |s: &std::net::SocketAddr| {
+            *s == cl.gossip || (cl.gossip.ip().is_unspecified() && s.port() == cl.gossip.port())
+        };
+        if cl.size == 1 && cl.seeds.iter().any(|s| !maybe_me(s)) {
             return err(
                 "cluster.size",
                 "is 1, but seeds name other nodes to join: set it to the number of nodes in the cluster".into(),
-            );
-        }
-        if others.len() > cl.size {
-            return err(
-                "cluster.size",
-                format!(
-                    "is {}, but seeds name {} other nodes: set it to the number of nodes in the cluster",
-                    cl.size,
-                    others.len()
-                ),
             );
         }
     }

@@ -361,11 +361,17 @@ fn a_cluster_size_smaller_than_its_seeds_show_is_refused() {
         "its own address is not another node"
     );
     assert!(load(&cluster(1, "\"10.0.0.1:7946\""), &[]).is_ok());
-    for (size, seeds) in [
-        (1, "\"10.0.0.2:7946\""),
-        (2, "\"10.0.0.2:7946\", \"10.0.0.3:7946\", \"10.0.0.4:7946\""),
-        (0, ""),
-    ] {
+    assert!(
+        load(&cluster(2, three), &[]).is_ok(),
+        "more seeds than size: a pool of hosts"
+    );
+    let on_every_address = cluster(1, "\"10.0.0.9:7946\"")
+        .replace("gossip = \"10.0.0.1:7946\"", "gossip = \"0.0.0.0:7946\"");
+    assert!(
+        load(&on_every_address, &[]).is_ok(),
+        "listening on every address, a seed on its port may be itself"
+    );
+    for (size, seeds) in [(1, "\"10.0.0.2:7946\""), (1, "\"10.0.0.2:7000\""), (0, "")] {
         let e = load(&cluster(size, seeds), &[]).unwrap_err();
         assert_eq!(e.key, "cluster.size", "size {size}, seeds [{seeds}]: {e}");
     }

@@ -121,12 +121,18 @@ pub fn publish(gw: &Gateway, fact: Fact) {
 
 /// Gossips an admin change to a key.
 pub fn publish_key(gw: &Gateway, identity: &Identity) {
+    publish_key_after(gw, identity, 0);
+}
+
+/// Gossips `identity` as a version newer than `after` (the clock's ms may not be: a
+/// fact heard within the millisecond it was made elsewhere).
+fn publish_key_after(gw: &Gateway, identity: &Identity, after: u64) {
     let record = serde_json::to_value(identity).unwrap_or(Value::Null);
     publish(
         gw,
         Fact::Key {
             key_id: format!("key:{}", identity.id),
-            version: gw.now_ms(),
+            version: gw.now_ms().max(after.saturating_add(1)),
             record,
         },
     );
@@ -230,8 +236,12 @@ async fn on_event(gw: &Arc<Gateway>, ev: ClusterEvent) {
                 h.breaker.adopt(state);
             }
         }
-        ClusterEvent::Learned(Fact::Key { key_id, record, .. }) => {
-            if let Err(e) = apply_admin_fact(gw, &key_id, record).await {
+        ClusterEvent::Learned(Fact::Key {
+            key_id,
+            record,
+            version,
+        }) => {
+            if let Err(e) = apply_admin_fact(gw, &key_id, record, version).await {
                 tracing::warn!(%key_id, error = %e, "admin change from a peer not applied");
             }
         }
@@ -239,12 +249,29 @@ async fn on_event(gw: &Arc<Gateway>, ev: ClusterEvent) {
 }
 
 /// Applies an admin change heard from a peer, and persists it like a local one.
-async fn apply_admin_fact(gw: &Gateway, subject: &str, record: Value) -> Result<(), String> {
+async fn apply_admin_fact(
+    gw: &Gateway,
+    subject: &str,
+    record: Value,
+    version: u64,
+) -> Result<(), String> {
     let mut st = gw.admin_state.lock().await;
+    let mut republish = None;
     if let Some(id) = subject.strip_prefix("key:") {
-        let identity: Identity = serde_json::from_value(record).map_err(|e| e.to_string())?;
+        let mut identity: Identity = serde_json::from_value(record).map_err(|e| e.to_string())?;
         if identity.id != id {
             return Err("key id does not match its record".into());
+        }
+        // A revocation is for good, whatever came later: a node that changed the key
+        // before it heard of the revocation gossips a newer copy without it, which would
+        // bring the key back everywhere. The earliest revocation is kept, and gossiped
+        // again (newer still) when it had to be restored, so every node ends revoked.
+        if let Some(local) = gw.keys.get(id).and_then(|k| k.revoked_at_ms) {
+            let merged = identity.revoked_at_ms.map_or(local, |r| r.min(local));
+            if identity.revoked_at_ms != Some(merged) {
+                identity.revoked_at_ms = Some(merged);
+                republish = Some(identity.clone());
+            }
         }
         match identity.origin {
             Origin::Admin => st.keys.insert(id.to_owned(), identity.clone()),
@@ -272,5 +299,9 @@ async fn apply_admin_fact(gw: &Gateway, subject: &str, record: Value) -> Result<
     }
     st.version += 1;
     st.save(&state::state_path(&gw.config.server.data_dir))
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(identity) = republish {
+        publish_key_after(gw, &identity, version);
+    }
+    Ok(())
 }

@@ -41,7 +41,7 @@ fn status(target: &AdminTarget) -> anyhow::Result<()> {
         text(&v["quorum"]),
         text(&v["majority"])
     );
-    if v["quorum"] != v["size"] {
+    if v["quorum"].is_number() && v["quorum"] != v["size"] {
         out!(
             "warning: configured for {} nodes, but the cluster has shown more: majorities are counted out of {} (see this node's log)",
             text(&v["size"]),

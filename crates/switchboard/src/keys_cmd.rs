@@ -65,6 +65,9 @@ pub enum TenantsCmd {
         /// `none`, `prompts` or `all`.
         #[arg(long)]
         capture: Option<String>,
+        /// Remove every quota of the tenant.
+        #[arg(long, conflicts_with = "quotas")]
+        no_quotas: bool,
     },
     /// Set a team's quotas.
     SetTeam {
@@ -241,16 +244,17 @@ pub fn run_tenants(cmd: TenantsCmd, target: &AdminTarget) -> anyhow::Result<()> 
             name,
             quotas: q,
             capture,
+            no_quotas,
         } => {
             let mut body = serde_json::Map::new();
-            if !q.is_empty() {
+            if !q.is_empty() || no_quotas {
                 body.insert("quotas".into(), quotas(&q)?.into());
             }
             if let Some(capture) = capture {
                 body.insert("capture".into(), capture.into());
             }
             if body.is_empty() {
-                anyhow::bail!("nothing to set: give --quota or --capture");
+                anyhow::bail!("nothing to set: give --quota, --no-quotas or --capture");
             }
             target.call(
                 Method::PATCH,

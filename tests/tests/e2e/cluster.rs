@@ -239,3 +239,64 @@ async fn a_node_whose_name_is_taken_by_a_newer_process_stands_down() {
         "only the three nodes in placement served"
     );
 }
+
+/// A node that changes a key before it has heard of its revocation gossips a newer copy
+/// without it; that copy used to win everywhere and bring the key back. The revocation
+/// is kept, and gossiped again (newer still) by the node that had to restore it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_not_undone_by_a_later_change_from_another_node() {
+    let c = ClusterHarness::start(3, "").await;
+    let created = c
+        .admin(
+            0,
+            "POST",
+            "/admin/keys",
+            Some(json!({"name": "held", "tenant": "acme"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let secret = created.json()["key"].as_str().unwrap().to_owned();
+    let known = |c: &ClusterHarness, i: usize| c.nodes[i].server.gateway.keys.get("held");
+    c.wait_for(Duration::from_secs(10), |c| {
+        (0..3).all(|i| known(c, i).is_some())
+    })
+    .await;
+    assert_eq!(
+        c.admin(0, "DELETE", "/admin/keys/held", None).await.status,
+        200
+    );
+    let revoked =
+        |c: &ClusterHarness, i: usize| known(c, i).is_some_and(|k| k.revoked_at_ms.is_some());
+    c.wait_for(Duration::from_secs(10), |c| (0..3).all(|i| revoked(c, i)))
+        .await;
+
+    // The newest version of the key's fact node `i` holds, and whether it is revoked.
+    let newest = |c: &ClusterHarness, i: usize| {
+        let cluster = c.nodes[i].server.gateway.cluster.as_ref().unwrap();
+        cluster.facts().iter().find_map(|f| match f {
+            switchboard_cluster::Fact::Key {
+                key_id,
+                version,
+                record,
+            } if key_id == "key:held" => Some((*version, !record["revoked_at_ms"].is_null())),
+            _ => None,
+        })
+    };
+    let (before, _) = newest(&c, 2).unwrap();
+    // Node 2's stale change: the key as it was before the revocation, gossiped newer.
+    let mut stale = (*known(&c, 2).unwrap()).clone();
+    stale.revoked_at_ms = None;
+    stale.metadata.insert("changed".into(), "late".into());
+    switchboard_server::membership::publish_key(&c.nodes[2].server.gateway, &stale);
+    // Every node ends up holding, newer than the stale copy's predecessor, a revoked one:
+    // nodes 0 and 1 restore the revocation and gossip it again.
+    c.wait_for(Duration::from_secs(10), |c| {
+        (0..3).all(|i| newest(c, i).is_some_and(|(v, revoked)| v > before && revoked))
+    })
+    .await;
+    for i in 0..3 {
+        assert!(revoked(&c, i), "node {i}");
+        let call = c.post(i, "/v1/chat/completions", &secret, ask("gpt")).await;
+        assert_eq!(call.status, 401, "node {i}: {}", call.text());
+    }
+}

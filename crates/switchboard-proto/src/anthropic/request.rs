@@ -50,7 +50,9 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ProtoError> {
         .map(|(i, t)| tool(i, t))
         .collect::<Result<_, _>>()?;
     // Structured outputs become the canonical JSON schema, so another family is asked
-    // for the same shape (it used to be dropped, and the SDK's `parse` failed).
+    // for the same shape (it used to be dropped, and the SDK's `parse` failed). A format
+    // type this gateway does not know is left to Anthropic (a passthrough forwards the
+    // client's bytes) and dropped in translation, like the other Anthropic-only options.
     let format = req
         .output_config
         .and_then(|c| c.format)
@@ -64,12 +66,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ProtoError> {
                 .ok_or_else(|| ProtoError::field("output_config.format.schema", "is required"))?,
             strict: Some(true),
         }),
-        Some(f) => {
-            return Err(ProtoError::field(
-                "output_config.format.type",
-                format!("`{}` is not supported (json_schema is)", f.kind),
-            ));
-        }
+        Some(_) => None,
     };
     let (tool_choice, parallel_tool_calls) = match req.tool_choice {
         Some(choice) => {

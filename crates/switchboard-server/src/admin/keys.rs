@@ -298,11 +298,13 @@ async fn change(
     }
     gw.keys.put(updated.clone());
     crate::membership::publish_key(gw, &updated);
+    // Not under the lock: telling a quota's owner may wait seconds for an unreachable
+    // one, and the cluster's event loop takes this lock to apply peers' changes.
+    drop(st);
     super::tenants::apply_limits(gw, &updated.quotas, || {
         switchboard_ledger::Scope::Key(updated.id.as_str().into())
     })
     .await;
-    drop(st);
     json(StatusCode::OK, &KeyView::of(&updated))
 }
 

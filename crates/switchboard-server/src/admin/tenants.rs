@@ -192,8 +192,9 @@ async fn change(gw: &Gateway, name: &str, patch: TenantPatch, replace: bool) -> 
     }
     gw.directory.put_tenant(name, policy.clone());
     crate::membership::publish_tenant(gw, name, &policy);
-    apply_limits(gw, &policy.quotas, || Scope::Tenant(name.into())).await;
+    // Not under the lock (see `keys::change`).
     drop(st);
+    apply_limits(gw, &policy.quotas, || Scope::Tenant(name.into())).await;
     json(StatusCode::OK, &TenantView::of(&policy))
 }
 
@@ -219,6 +220,7 @@ pub async fn put_team(gw: &Gateway, tenant: &str, team: &str, input: TeamInput) 
     }
     gw.directory.put_team(tenant, team, policy.clone());
     crate::membership::publish_team(gw, tenant, team, &policy);
+    drop(st);
     apply_limits(gw, &policy.quotas, || Scope::Team {
         tenant: tenant.into(),
         team: team.into(),

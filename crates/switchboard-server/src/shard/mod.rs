@@ -18,7 +18,7 @@
 //! Safety: a node that sees fewer than a majority of the cluster owns nothing and grants
 //! nothing (it may still spend the leases it holds). The majority is counted out of the
 //! configured size, or out of more when a member says it was configured for more or more
-//! members were ever live at once (`switchboard_cluster::Node::quorum`). An owner
+//! members are remembered (`switchboard_cluster::Node::quorum`). An owner
 //! checks by its own view that it is the owner before serving a call, so two sides of a
 //! partition never both grant. Settlement ids are idempotent, so retries never count
 //! twice.

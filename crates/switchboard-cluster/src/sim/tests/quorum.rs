@@ -63,10 +63,10 @@ fn a_member_configured_for_a_larger_cluster_raises_the_count() {
     }
 }
 
-/// Four nodes all configured for 3 could split 2 | 2 into two majorities of 3; once four
-/// were live, each counts out of 4, so neither half is one.
+/// Four nodes all configured for 3 could split 2 | 2 into two majorities of 3; while each
+/// half remembers the other, each counts out of 4, so neither half is one.
 #[test]
-fn more_live_members_than_configured_raise_the_count_for_good() {
+fn more_members_than_configured_raise_the_count_while_remembered() {
     for seed in SEEDS {
         let mut sim = with_one_odd(4, 3, 3, seed);
         sim.net.cut(&[0, 1], &[2, 3]);
@@ -137,6 +137,38 @@ fn of_two_nodes_with_one_name_every_node_keeps_the_same_and_the_other_stands_dow
             );
             assert!(sim.node(i).has_majority(), "seed {seed}: node {i}");
             assert_eq!(sim.node(i).quorum(), 3, "seed {seed}: node {i}");
+        }
+    }
+}
+
+/// A fourth member that leaves for good (a node replaced under a new name) stops counting
+/// once forgotten: the three left need two of three again, not three of four for a day.
+#[test]
+fn a_member_gone_for_good_stops_counting_once_forgotten() {
+    for seed in SEEDS {
+        let mut sim = with_one_odd(4, 3, 3, seed);
+        sim.leave(3);
+        assert!(
+            sim.run_until(10_000, |s| (0..3).all(|i| s.sees(i, &[0, 1, 2])))
+                .is_some()
+        );
+        for i in 0..3 {
+            assert_eq!(
+                sim.node(i).quorum(),
+                4,
+                "seed {seed}: node {i} still remembers it"
+            );
+        }
+        let forgotten = crate::config::REMEMBER_DOWN.as_millis() as u64 + 30_000;
+        sim.run_for(forgotten);
+        sim.kill(2);
+        assert!(
+            sim.run_until(10_000, |s| s.sees(0, &[0, 1]) && s.sees(1, &[0, 1]))
+                .is_some()
+        );
+        for i in 0..2 {
+            assert_eq!(sim.node(i).quorum(), 3, "seed {seed}: node {i}");
+            assert!(sim.node(i).has_majority(), "seed {seed}: node {i}: 2 of 3");
         }
     }
 }
