@@ -37,15 +37,8 @@ pub struct TenantPatch {
     pub capture: Option<Capture>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::keys::present")]
     pub guardrails: Option<Option<switchboard_guard::GuardConfig>>,
-}
-
-/// A field that is present, `null` included, is `Some`.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
