@@ -99,6 +99,13 @@ async fn key_names_stay_reachable_and_tenants_are_checked() {
         assert_eq!(status, 400, "{bad_tenant:?}: {v}");
         assert!(v.to_string().contains("tenant"), "{v}");
     }
+    // A tenant the config names with a space is still a tenant keys can be made for.
+    let configured = Harness::builder()
+        .with_toml("[[tenants]]\nname = \"Acme Corp\"\n")
+        .start()
+        .await;
+    let (status, v) = create(&configured, json!({"tenant": "Acme Corp"})).await;
+    assert_eq!(status, 201, "{v}");
     let (status, _) = create(&h, json!({"name": "ops:deploy@ci", "tenant": "acme"})).await;
     assert_eq!(status, 201);
     // As the CLI sends it: every byte but unreserved ones percent-encoded.

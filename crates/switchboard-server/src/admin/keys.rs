@@ -172,8 +172,8 @@ pub fn get(gw: &Gateway, id: &str) -> AdminResponse {
 
 pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
     // The same names `/admin/tenants` takes, so the tenant can be given quotas (a key of
-    // tenant "acme " escaped tenant "acme"'s).
-    if !super::tenants::valid_name(&new.tenant) {
+    // tenant "acme " escaped tenant "acme"'s), or a tenant the config names as it likes.
+    if !super::tenants::valid_name(&new.tenant) && gw.directory.tenant(&new.tenant).is_none() {
         return bad_request(format!(
             "tenant: \"{}\" is not a tenant name ({})",
             new.tenant,
@@ -182,6 +182,7 @@ pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
     }
     if let Some(team) = &new.team
         && !super::tenants::valid_name(team)
+        && gw.directory.team(&new.tenant, team).is_none()
     {
         return bad_request(format!(
             "team: \"{team}\" is not a team name ({})",
@@ -321,14 +322,6 @@ pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
     if let Some(Err(e)) = patch.metadata.as_ref().map(check_metadata) {
         return bad_request(e);
     }
-    if let Some(Some(team)) = &patch.team
-        && !super::tenants::valid_name(team)
-    {
-        return bad_request(format!(
-            "team: \"{team}\" is not a team name ({})",
-            super::tenants::NAME_RULE
-        ));
-    }
     let models = match patch
         .models
         .as_ref()
@@ -347,6 +340,15 @@ pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
             )));
         }
         if let Some(team) = patch.team {
+            if let Some(t) = &team
+                && !super::tenants::valid_name(t)
+                && gw.directory.team(&k.tenant, t).is_none()
+            {
+                return Err(Refusal::Bad(format!(
+                    "team: \"{t}\" is not a team name ({})",
+                    super::tenants::NAME_RULE
+                )));
+            }
             k.team = team;
         }
         if let Some(m) = models {
