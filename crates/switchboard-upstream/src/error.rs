@@ -26,8 +26,10 @@ pub enum UpstreamError {
         message: String,
         detail: Option<ProviderError>,
     },
-    /// The body broke off or was larger than allowed.
-    #[error("the provider's answer broke off: {0}")]
+    /// The body broke off or was larger than allowed; the message says how (a stream's
+    /// own failure already reads "the provider's stream broke: ...", so nothing is
+    /// prefixed here).
+    #[error("{0}")]
     Body(String),
     /// The answer was not in the provider's documented format.
     #[error(transparent)]

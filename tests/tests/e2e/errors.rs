@@ -490,3 +490,18 @@ async fn a_compressed_body_is_refused_not_misread() {
         "Anthropic's shape: {text}"
     );
 }
+
+/// A stream cut before its first event fails the attempt with a message that says so once
+/// (it read "the provider's answer broke off: the provider's stream broke: ...").
+#[tokio::test]
+async fn a_stream_cut_before_its_first_event_is_reported_once() {
+    let h = Harness::start().await;
+    h.mock
+        .add_fault(FaultRule::new("cut-after=0").model("mock-gpt").times(10));
+    let mut body = chat("gpt");
+    body["stream"] = json!(true);
+    let r = h.post("/v1/chat/completions", KEY_A, body).await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert_eq!(message.matches("the provider's").count(), 1, "{message}");
+}

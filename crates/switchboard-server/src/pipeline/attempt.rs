@@ -69,7 +69,9 @@ async fn error_from(d: &Deployment, resp: Response<Incoming>) -> UpstreamError {
 pub async fn read_answer(body: Incoming, deadline: Instant) -> Result<Bytes, UpstreamError> {
     match tokio::time::timeout_at(deadline, Limited::new(body, MAX_ANSWER_BYTES).collect()).await {
         Err(_) => Err(UpstreamError::BodyTimeout("total timeout")),
-        Ok(Err(e)) => Err(UpstreamError::Body(e.to_string())),
+        Ok(Err(e)) => Err(UpstreamError::Body(format!(
+            "the provider's answer broke off: {e}"
+        ))),
         Ok(Ok(b)) => Ok(b.to_bytes()),
     }
 }
