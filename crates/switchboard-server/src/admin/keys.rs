@@ -97,6 +97,23 @@ impl KeyView {
     }
 }
 
+/// A key's tenant and team: names `/admin/tenants` takes (so they can be given quotas:
+/// a key of tenant "acme " escaped tenant "acme"'s), or ones the config defines.
+fn check_owner(gw: &Gateway, tenant: &str, team: Option<&str>) -> Result<(), String> {
+    use super::tenants::{NAME_RULE, valid_name};
+    if !valid_name(tenant) && gw.directory.tenant(tenant).is_none() {
+        return Err(format!(
+            "tenant: \"{tenant}\" is not a tenant name ({NAME_RULE})"
+        ));
+    }
+    match team {
+        Some(t) if !valid_name(t) && gw.directory.team(tenant, t).is_none() => {
+            Err(format!("team: \"{t}\" is not a team name ({NAME_RULE})"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Key names: what an admin URL carries without escaping.
 fn valid_key_name(name: &str) -> bool {
     !name.is_empty()
@@ -171,23 +188,8 @@ pub fn get(gw: &Gateway, id: &str) -> AdminResponse {
 }
 
 pub async fn create(gw: &Gateway, new: NewKey) -> AdminResponse {
-    // The same names `/admin/tenants` takes, so the tenant can be given quotas (a key of
-    // tenant "acme " escaped tenant "acme"'s), or a tenant the config names as it likes.
-    if !super::tenants::valid_name(&new.tenant) && gw.directory.tenant(&new.tenant).is_none() {
-        return bad_request(format!(
-            "tenant: \"{}\" is not a tenant name ({})",
-            new.tenant,
-            super::tenants::NAME_RULE
-        ));
-    }
-    if let Some(team) = &new.team
-        && !super::tenants::valid_name(team)
-        && gw.directory.team(&new.tenant, team).is_none()
-    {
-        return bad_request(format!(
-            "team: \"{team}\" is not a team name ({})",
-            super::tenants::NAME_RULE
-        ));
+    if let Err(e) = check_owner(gw, &new.tenant, new.team.as_deref()) {
+        return bad_request(e);
     }
     // A name is the key's id in every admin URL: one that needs escaping there is
     // refused rather than made unreachable.
@@ -340,15 +342,7 @@ pub async fn update(gw: &Gateway, id: &str, patch: KeyPatch) -> AdminResponse {
             )));
         }
         if let Some(team) = patch.team {
-            if let Some(t) = &team
-                && !super::tenants::valid_name(t)
-                && gw.directory.team(&k.tenant, t).is_none()
-            {
-                return Err(Refusal::Bad(format!(
-                    "team: \"{t}\" is not a team name ({})",
-                    super::tenants::NAME_RULE
-                )));
-            }
+            check_owner(gw, &k.tenant, team.as_deref()).map_err(Refusal::Bad)?;
             k.team = team;
         }
         if let Some(m) = models {
