@@ -137,7 +137,13 @@ impl Cluster {
     /// Whether this node sees more than half of [`Cluster::quorum`], itself included, and
     /// is not [`Cluster::superseded_by`] another process: the condition for owning quotas.
     pub fn has_majority(&self) -> bool {
-        self.members().len() > self.quorum() / 2 && self.superseded_by().is_none()
+        self.is_majority(self.members().len())
+    }
+
+    /// Whether `live` members (read from [`Cluster::members`] just before) are a majority
+    /// this node may act on, as [`Cluster::has_majority`] decides.
+    pub fn is_majority(&self, live: usize) -> bool {
+        live > self.quorum() / 2 && self.superseded_by().is_none()
     }
 
     /// A live process under this node's name that the cluster keeps instead of this one

@@ -314,7 +314,7 @@ impl NodeOwners {
         // Without a majority in sight this node may be the minority of a partition, and
         // one superseded by a process with its name is out of every peer's placement:
         // it must not act as anyone's owner.
-        if members.len() <= link.cluster.quorum() / 2 || link.cluster.superseded_by().is_some() {
+        if !link.cluster.is_majority(members.len()) {
             return Err(LedgerError::OwnerUnavailable(quota.clone()));
         }
         let Some((owner, backup)) = owner_and_backup(&quota.to_string(), &members) else {
